@@ -1,0 +1,43 @@
+# The two commands: `make run` (a running marketplace with demo data) and `make test` (every check CI runs).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+PORT ?= 8000
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test lint bench install clean
+
+# The venv is rebuilt whenever the pinned dependencies change.
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(INSTALLED)
+
+run: export DJANGO_DEBUG ?= true
+run: export PATH := $(BIN):$(PATH)
+run: $(INSTALLED)
+	python manage.py migrate --noinput
+	python manage.py seed_demo
+	@echo ""
+	@echo "  The marketplace runs on http://127.0.0.1:$(PORT)/  (Ctrl-C stops the web server, worker and beat)"
+	@echo ""
+	honcho -f Procfile.dev start -p $(PORT)
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+test: lint
+	$(BIN)/pytest
+
+bench: $(INSTALLED)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,1 @@
+"""Creators: profiles, media assets, upload and the ingest pipeline. The lowest layer."""

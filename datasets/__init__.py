@@ -1,0 +1,1 @@
+"""Datasets: curation, immutable dataset versions, bundle building and catalog statistics."""

@@ -1,0 +1,1 @@
+"""Datasets, their versions and bundles arrive with the datasets issue."""

@@ -1,0 +1,1 @@
+"""Licensing: model and property releases, consent, license terms, review, withdrawal, the audit log."""

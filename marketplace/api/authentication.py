@@ -1,0 +1,35 @@
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.request import Request
+
+from marketplace.models import ApiToken, User
+from marketplace.selectors import api_token_for_key
+from marketplace.services import api_token_touch
+
+
+class ApiTokenAuthentication(BaseAuthentication):
+    """`Authorization: Token <key>` with a personal access token made on the account's tokens page."""
+
+    keyword = "Token"
+
+    def authenticate(self, request: Request) -> tuple[User, ApiToken] | None:
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed("Send the header as 'Authorization: Token <key>'.")
+        try:
+            key = parts[1].decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise exceptions.AuthenticationFailed("The token contains characters a token never has.") from exc
+        token = api_token_for_key(key=key)
+        if token is None:
+            raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed("This account is disabled.")
+        api_token_touch(token=token, now=timezone.now())
+        return token.user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return self.keyword

@@ -1,0 +1,93 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from . import selectors, services
+from .forms import ApiTokenCreateForm, SignupForm
+
+# The session key under which a freshly created token's key waits to be shown, once.
+NEW_TOKEN_SESSION_KEY = "new_api_token"  # noqa: S105 (a session key name, not a secret)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "marketplace/home.html")
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignupForm(
+        request.POST if request.method == "POST" else None, initial={"role": request.GET.get("role", "")}
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = services.user_signup(
+                email=data["email"],
+                password=data["password1"],
+                role=data["role"],
+                display_name=data["display_name"],
+                country=data["country"],
+            )
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(
+                request, f"Welcome, {user.get_short_name()}. Your {user.get_role_display()} account is ready."
+            )
+            return redirect("home")
+    return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    return render(request, "marketplace/account.html")
+
+
+@login_required
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    form = ApiTokenCreateForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, key = services.api_token_create(
+                user=request.user,  # type: ignore[arg-type]
+                name=form.cleaned_data["name"],
+                expires_in_days=form.cleaned_data["expires_in_days"],
+            )
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            request.session[NEW_TOKEN_SESSION_KEY] = {"id": token.pk, "key": key}
+            return redirect("api-tokens")
+    context = {
+        "form": form,
+        "tokens": selectors.api_tokens_of_user(user=request.user),  # type: ignore[arg-type]
+        "new_token": request.session.pop(NEW_TOKEN_SESSION_KEY, None),
+    }
+    return render(request, "marketplace/api_tokens.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    try:
+        token = services.api_token_revoke(user=request.user, token_id=token_id)  # type: ignore[arg-type]
+    except ValidationError:
+        messages.error(request, "That token does not exist or is not yours.")
+    else:
+        messages.success(request, f"Token “{token.name}” is revoked; requests that send it are now refused.")
+    return redirect("api-tokens")
+
+
+def _add_service_errors(form, error: ValidationError) -> None:  # type: ignore[no-untyped-def]
+    """Show a service's ValidationError on the form, on its fields where it names them."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)

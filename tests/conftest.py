@@ -1,0 +1,108 @@
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests.factories import DEFAULT_PASSWORD, BuyerFactory, CreatorFactory, ReviewerFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    return [
+        f"marketplace: database={database} broker={settings.CELERY_BROKER_URL} queue={settings.CELERY_TASK_DEFAULT_QUEUE}"
+    ]
+
+
+@pytest.fixture
+def password() -> str:
+    return DEFAULT_PASSWORD
+
+
+@pytest.fixture
+def creator(db):
+    return CreatorFactory()
+
+
+@pytest.fixture
+def buyer(db):
+    return BuyerFactory()
+
+
+@pytest.fixture
+def reviewer(db):
+    return ReviewerFactory()
+
+
+def _database_url_of_test_database() -> str:
+    """The URL of the database the tests run on, for processes started outside pytest."""
+    params = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{params['NAME']}"
+    user = params.get("USER") or ""
+    secret = f":{params['PASSWORD']}" if params.get("PASSWORD") else ""
+    credentials = f"{user}{secret}@" if user else ""
+    return f"postgres://{credentials}{params.get('HOST') or '127.0.0.1'}:{params.get('PORT') or 5432}/{params['NAME']}"
+
+
+@dataclass
+class WorkerProcess:
+    process: subprocess.Popen
+    log_path: Path
+    mail_dir: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for_log(self, text: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log():
+                return
+            if self.process.poll() is not None:
+                raise AssertionError(f"The worker exited with {self.process.returncode}:\n{self.log()}")
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} did not appear in the worker's log within {timeout} s:\n{self.log()}")
+
+    def sent_emails(self) -> list[str]:
+        return [path.read_text() for path in sorted(self.mail_dir.glob("*.log"))]
+
+
+@pytest.fixture
+def live_worker(transactional_db, tmp_path: Path) -> Iterator[WorkerProcess]:
+    """A real Celery worker process on the configured broker, using the test database; emails go to files."""
+    mail_dir = tmp_path / "mail"
+    mail_dir.mkdir()
+    log_path = tmp_path / "worker.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": _database_url_of_test_database(),
+        "EMAIL_URL": f"filemail:///{mail_dir}",  # django-environ drops one leading slash
+    }
+    command = [
+        sys.executable, "-m", "celery", "-A", "marketplace", "worker",
+        "--pool=solo", "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+        "--queues", settings.CELERY_TASK_DEFAULT_QUEUE, "--hostname", f"tests-{os.getpid()}@%h",
+    ]  # fmt: skip
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    worker = WorkerProcess(process=process, log_path=log_path, mail_dir=mail_dir)
+    try:
+        worker.wait_for_log("ready.")
+        yield worker
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
