@@ -39,6 +39,7 @@ account_patterns = [
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
     path("account/", include(account_patterns)),
     path("api/v1/", include("marketplace.api.urls")),
     path("admin/", admin.site.urls),

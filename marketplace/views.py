@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -11,6 +11,11 @@ from .forms import ApiTokenCreateForm, SignupForm
 
 # The session key under which a freshly created token's key waits to be shown, once.
 NEW_TOKEN_SESSION_KEY = "new_api_token"  # noqa: S105 (a session key name, not a secret)
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness for the orchestrator: the process answers. It touches no database, broker or storage."""
+    return JsonResponse({"status": "ok"})
 
 
 def home(request: HttpRequest) -> HttpResponse:

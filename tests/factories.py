@@ -44,6 +44,6 @@ class ReviewerFactory(UserFactory):
     role = User.Role.STAFF
 
     @factory.post_generation
-    def reviewer(obj, create, extracted, **kwargs):  # noqa: N805 (factory_boy passes the object first)
+    def reviewer(obj, create, extracted, **kwargs):
         if create:
             reviewer_grant(user=obj)
