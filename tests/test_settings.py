@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG_VARIABLES = (
     "DATABASE_URL", "REDIS_URL", "S3_BUCKET", "S3_ENDPOINT_URL", "EMAIL_URL", "STRIPE_SECRET_KEY",
     "DJANGO_DEBUG", "DJANGO_SECRET_KEY", "DJANGO_HTTPS", "DJANGO_ALLOWED_HOSTS", "CELERY_QUEUE",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
 )  # fmt: skip
 PROBE = """
 import json, django

@@ -27,10 +27,6 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 
-# Playwright's sync API runs an event loop in the test's thread; the ORM calls a test makes there are
-# still synchronous and safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 
 @pytest.fixture(scope="session")
 def browser():
