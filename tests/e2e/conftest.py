@@ -37,7 +37,11 @@ def browser():
         pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
+    with pytest.MonkeyPatch.context() as env, sync_playwright() as playwright:
+        # Playwright's sync API keeps an event loop in the tests' thread while the browser lives, which
+        # Django takes for async code; the ORM calls the tests make there are synchronous and safe. Browser
+        # tests run last (tests/conftest.py), so no other test runs with this set.
+        env.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
