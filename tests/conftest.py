@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 import time
@@ -13,6 +14,8 @@ from django.db import connection
 from tests.factories import DEFAULT_PASSWORD, BuyerFactory, CreatorFactory, ReviewerFactory
 
 ROOT = Path(__file__).resolve().parent.parent
+# What each live worker did, reported at the end of the run: (test, transport, tasks succeeded).
+LIVE_WORKER_RUNS: list[tuple[str, str, int]] = []
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -20,6 +23,13 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [
         f"marketplace: database={database} broker={settings.CELERY_BROKER_URL} queue={settings.CELERY_TASK_DEFAULT_QUEUE}"
     ]
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for test, transport, succeeded in LIVE_WORKER_RUNS:
+        terminalreporter.write_line(
+            f"live worker: {succeeded} task(s) succeeded through {transport} in {test}"
+        )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -82,7 +92,7 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def live_worker(transactional_db, tmp_path: Path) -> Iterator[WorkerProcess]:
+def live_worker(request, transactional_db, tmp_path: Path) -> Iterator[WorkerProcess]:
     """A real Celery worker process on the configured broker, using the test database; emails go to files."""
     mail_dir = tmp_path / "mail"
     mail_dir.mkdir()
@@ -111,3 +121,12 @@ def live_worker(transactional_db, tmp_path: Path) -> Iterator[WorkerProcess]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log = worker.log()
+        transport = re.search(r"transport:\s+(\S+)", log)
+        LIVE_WORKER_RUNS.append(
+            (
+                request.node.name,
+                transport.group(1) if transport else "unknown",
+                len(re.findall(r"\] succeeded in", log)),
+            )
+        )
