@@ -31,6 +31,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy marketplace datasets licensing creators
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 test: lint

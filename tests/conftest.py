@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
 from tests.factories import DEFAULT_PASSWORD, BuyerFactory, CreatorFactory, ReviewerFactory
@@ -35,6 +36,13 @@ def pytest_terminal_summary(terminalreporter) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser tests last: while their browser runs, the test thread holds an event loop (tests/e2e)."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """No test inherits another's throttling counts."""
+    yield
+    cache.clear()
 
 
 @pytest.fixture
