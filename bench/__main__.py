@@ -42,9 +42,14 @@ def main(selected: list[str]) -> int:
     )
     unknown = set(selected) - set(names)
     if unknown:
-        print(f"unknown benchmark(s): {', '.join(sorted(unknown))}; there are: {', '.join(names)}", file=sys.stderr)
+        print(
+            f"unknown benchmark(s): {', '.join(sorted(unknown))}; there are: {', '.join(names)}",
+            file=sys.stderr,
+        )
         return 2
-    print(f"# {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}")
+    print(
+        f"# {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}"
+    )
     with tempfile.TemporaryDirectory(prefix="bench-") as var_dir:
         _setup_django(var_dir)
         failed = False

@@ -17,7 +17,9 @@ class Result:
         return self.target is None or self.ratio >= self.target
 
     def line(self) -> str:
-        target = "" if self.target is None else f" (target >= {self.target:g}: {'met' if self.met else 'NOT MET'})"
+        target = (
+            "" if self.target is None else f" (target >= {self.target:g}: {'met' if self.met else 'NOT MET'})"
+        )
         return f"{self.name}: {self.ratio:.2f}{target}  # {self.detail}"
 
 

@@ -18,6 +18,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent without a valid CSRF token: a page that says what to do, not Django's debugging text."""
+    return render(request, "403_csrf.html", status=403)
+
+
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "marketplace/home.html")
 

@@ -50,7 +50,7 @@ def test_with_nothing_set_the_site_runs_embedded(tmp_path):
     resolved = _settings(tmp_path)
 
     assert resolved["database"] == "django.db.backends.sqlite3"
-    assert resolved["broker"] == "filesystem://"
+    assert resolved["broker"].startswith("filesystem://")
     assert resolved["storage"] == "django.core.files.storage.FileSystemStorage"
     assert resolved["email"] == "django.core.mail.backends.console.EmailBackend"
     assert resolved["debug"] is False
