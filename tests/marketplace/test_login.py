@@ -86,3 +86,20 @@ def test_inactive_account_cannot_log_in(client, buyer, password):
 
     assert response.status_code == 200
     assert not response.wsgi_request.user.is_authenticated
+
+
+def test_password_change_needs_the_old_password(client, buyer, password):
+    client.force_login(buyer)
+    new = "another-long-passphrase-7"
+
+    refused = client.post(
+        reverse("password_change"), {"old_password": "wrong", "new_password1": new, "new_password2": new}
+    )
+    changed = client.post(
+        reverse("password_change"), {"old_password": password, "new_password1": new, "new_password2": new}
+    )
+
+    assert refused.status_code == 200 and "old_password" in refused.context["form"].errors
+    assert changed.status_code == 302
+    buyer.refresh_from_db()
+    assert buyer.check_password(new)
