@@ -9,6 +9,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 REVIEWERS_GROUP = "reviewers"
 
@@ -84,7 +85,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     def is_buyer(self) -> bool:
         return self.role == self.Role.BUYER
 
-    @property
+    @cached_property
     def is_reviewer(self) -> bool:
         return self.is_staff and self.is_active and self.groups.filter(name=REVIEWERS_GROUP).exists()
 

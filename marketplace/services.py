@@ -48,6 +48,7 @@ def reviewer_grant(*, user: User) -> User:
     user.role = User.Role.STAFF
     user.save(update_fields=["is_staff", "role"])
     user.groups.add(group)
+    user.__dict__.pop("is_reviewer", None)  # drop the cached answer computed before the grant
     return user
 
 
@@ -76,9 +77,8 @@ def api_token_create(*, user: User, name: str, expires_in_days: int | None = Non
 @transaction.atomic
 def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
     """Revoke one of the user's own tokens; revoking twice is harmless."""
-    token = ApiToken.objects.select_for_update().filter(user=user, pk=token_id).first()
-    if token is None:
-        raise ValidationError("No such token.", code="not_found")
+    # Another person's token is as absent as one that never existed.
+    token = ApiToken.objects.select_for_update().get(user=user, pk=token_id)
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])

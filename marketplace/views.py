@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from . import selectors, services
 from .forms import ApiTokenCreateForm, SignupForm
+from .models import ApiToken
 
 # The session key under which a freshly created token's key waits to be shown, once.
 NEW_TOKEN_SESSION_KEY = "new_api_token"  # noqa: S105 (a session key name, not a secret)
@@ -87,7 +88,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     try:
         token = services.api_token_revoke(user=request.user, token_id=token_id)  # type: ignore[arg-type]
-    except ValidationError:
+    except ApiToken.DoesNotExist:
         messages.error(request, "That token does not exist or is not yours.")
     else:
         messages.success(request, f"Token “{token.name}” is revoked; requests that send it are now refused.")

@@ -3,11 +3,12 @@
 Every error answers `{"error": {"status": ..., "code": ..., "message": ..., "fields": {...}}}`. Services raise
 Django's ValidationError and PermissionDenied; they are mapped here, so no view translates errors itself:
 ValidationError -> 400 (409 when its code says the request conflicts with the current state),
-PermissionDenied -> 403, Http404 -> 404.
+PermissionDenied -> 403, Http404 and a model's DoesNotExist -> 404.
 """
 
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -36,7 +37,7 @@ def _as_api_exception(exc: Exception) -> Exception:
         return Conflict(detail) if codes & CONFLICT_CODES else exceptions.ValidationError(detail)
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied(str(exc) or None)
-    if isinstance(exc, Http404):
+    if isinstance(exc, Http404 | ObjectDoesNotExist):
         return exceptions.NotFound()
     return exc
 

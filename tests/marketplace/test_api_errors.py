@@ -7,6 +7,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
+from marketplace.models import ApiToken
+
 
 def _view_raising(exc: Exception):
     class Raising(APIView):
@@ -46,6 +48,7 @@ def _view_raising(exc: Exception):
         ),
         (PermissionDenied("Only reviewers review."), 403, "permission_denied", "Only reviewers review.", {}),
         (Http404(), 404, "not_found", "Not found.", {}),
+        (ApiToken.DoesNotExist(), 404, "not_found", "Not found.", {}),
     ],
 )
 def test_service_exceptions_map_to_one_error_format(exc, status, code, message, fields):
