@@ -1,0 +1,28 @@
+"""What the ingest pipeline accepts, and the one error it raises for everything it refuses."""
+
+from dataclasses import dataclass
+
+
+class MediaRejected(Exception):
+    """The file is not media this site accepts; the message says why, in words a creator understands."""
+
+
+@dataclass(frozen=True)
+class MediaLimits:
+    max_image_bytes: int = 200 * 1024 * 1024
+    max_video_bytes: int = 20 * 1024 * 1024 * 1024
+    # Pillow's decompression-bomb guard is set from this; anything larger is refused before decoding.
+    max_image_pixels: int = 250_000_000
+    max_video_pixels: int = 8192 * 4320
+    max_video_seconds: int = 4 * 60 * 60
+
+
+# Container formats identified by their content; the extension and the client's Content-Type are ignored.
+IMAGE_FORMATS = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "HEIF": "image/heic",
+    "TIFF": "image/tiff",
+}
+VIDEO_FORMATS = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm"}
