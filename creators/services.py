@@ -1,7 +1,47 @@
-from django.core.exceptions import ValidationError
-from django.db import transaction
+"""Writes on creators and their media: profiles, upload, edits, ingest, deletion."""
 
-from .models import CreatorProfile
+import csv
+import io
+import logging
+import re
+import shutil
+import tempfile
+import unicodedata
+import uuid
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from . import selectors
+from .ingest.hashing import phash_to_signed
+from .ingest.images import ImageIngest, ingest_image, probe_image
+from .ingest.limits import MediaLimits, MediaRejected
+from .ingest.sniff import reject_embedded_markup, sniff_kind
+from .ingest.video import VideoIngest, ingest_video, probe_video
+from .models import CreatorProfile, DuplicateFlag, MediaAsset, PerceptualHash, Tag
+
+logger = logging.getLogger(__name__)
+
+MAX_TAGS_PER_ASSET = 30
+MAX_INGEST_ATTEMPTS = 3
+# An asset not finished this long after its last change lost its task (a worker died, a message vanished).
+STALLED_AFTER = timedelta(minutes=15)
+# Near duplicates: within this many of 64 bits for a photo; video keyframes must match more tightly.
+NEAR_DUPLICATE_MAX_BITS = 7
+VIDEO_KEYFRAME_MAX_BITS = 3
+# Characters that can disguise a file name (direction overrides, invisible joiners) or break a terminal.
+_DISGUISING = re.compile(r"[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 
 
 @transaction.atomic
@@ -13,3 +53,568 @@ def creator_profile_create(*, user_id: int, display_name: str, country: str = ""
     if country and (len(country) != 2 or not country.isalpha()):
         raise ValidationError({"country": "Use a two-letter country code, such as FR or US."})
     return CreatorProfile.objects.create(user_id=user_id, display_name=display_name.strip(), country=country)
+
+
+def media_limits() -> MediaLimits:
+    return MediaLimits(
+        max_image_bytes=settings.MEDIA_MAX_IMAGE_BYTES,
+        max_video_bytes=settings.MEDIA_MAX_VIDEO_BYTES,
+        max_image_pixels=settings.MEDIA_MAX_IMAGE_PIXELS,
+        max_video_seconds=settings.MEDIA_MAX_VIDEO_SECONDS,
+    )
+
+
+def display_file_name(name: str) -> str:
+    """The client's file name made safe to show: no folders, no control or direction-override characters."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = _DISGUISING.sub("", name).replace("\\", "/").rsplit("/", 1)[-1].strip().lstrip(".")
+    if len(name) > 200:
+        stem, dot, extension = name.rpartition(".")
+        name = (
+            f"{stem[: 190 - len(extension)]}…{dot}{extension[:8]}"
+            if dot and len(extension) <= 8
+            else name[:200]
+        )
+    return name or "unnamed"
+
+
+def normalize_tags(tags: Iterable[str]) -> list[str]:
+    """Lower-case, single-spaced, unique tags, in the order given."""
+    cleaned: list[str] = []
+    for tag in tags:
+        tag = " ".join(_DISGUISING.sub("", str(tag)).lower().split())
+        if not tag:
+            continue
+        if len(tag) > 50:
+            raise ValidationError({"tags": f"“{tag[:20]}…” is too long: a tag has at most 50 characters."})
+        if tag not in cleaned:
+            cleaned.append(tag)
+    if len(cleaned) > MAX_TAGS_PER_ASSET:
+        raise ValidationError({"tags": f"At most {MAX_TAGS_PER_ASSET} tags per photo or video."})
+    return cleaned
+
+
+def _set_tags(asset: MediaAsset, names: list[str]) -> None:
+    existing = {tag.name: tag for tag in Tag.objects.filter(name__in=names)}
+    missing = [Tag(name=name) for name in names if name not in existing]
+    Tag.objects.bulk_create(missing, ignore_conflicts=True)
+    asset.tags.set(Tag.objects.filter(name__in=names))
+
+
+def _local_copy(upload: UploadedFile, workdir: Path) -> Path:
+    """A path on local disk holding the upload (spooled uploads already have one)."""
+    temporary_path = getattr(upload, "temporary_file_path", None)
+    if temporary_path is not None:
+        return Path(temporary_path())
+    path = workdir / "upload"
+    with path.open("wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    return path
+
+
+def _validate_media(path: Path, size: int, limits: MediaLimits) -> tuple[str, str, str]:
+    """(kind, mime type, extension) of an acceptable file; MediaRejected otherwise."""
+    kind = sniff_kind(path)
+    max_bytes = limits.max_image_bytes if kind == "image" else limits.max_video_bytes
+    if size > max_bytes:
+        raise MediaRejected(
+            f"This {'photo' if kind == 'image' else 'video'} is {size / 1e6:,.0f} MB; "
+            f"the most we accept is {max_bytes / 1e6:,.0f} MB."
+        )
+    reject_embedded_markup(path, kind)
+    if kind == "image":
+        image = probe_image(path, limits)
+        return kind, image.mime, image.extension
+    video = probe_video(path, limits)
+    return kind, video.mime, video.extension
+
+
+def asset_upload(
+    *,
+    creator: CreatorProfile,
+    upload: UploadedFile,
+    title: str = "",
+    caption: str = "",
+    category: str = MediaAsset.Category.OTHER,
+    tags: Iterable[str] = (),
+) -> MediaAsset:
+    """Check an uploaded file by its content, store it privately under a generated name, and queue its ingest.
+
+    A refused file leaves nothing behind: no row and no stored object.
+    """
+    if category not in MediaAsset.Category.values:
+        raise ValidationError({"category": "Choose one of the listed categories."})
+    tag_names = normalize_tags(tags)
+    original_name = display_file_name(upload.name or "")
+    with tempfile.TemporaryDirectory(prefix="upload-") as workdir:
+        path = _local_copy(upload, Path(workdir))
+        try:
+            kind, mime, extension = _validate_media(path, upload.size or 0, media_limits())
+        except MediaRejected as refusal:
+            raise ValidationError({"file": str(refusal)}, code="invalid") from refusal
+        public_id = uuid.uuid4()
+        with path.open("rb") as stream:
+            stored_name = default_storage.save(
+                f"originals/{creator.pk}/{public_id.hex}.{extension}", File(stream)
+            )
+    try:
+        with transaction.atomic():
+            asset = MediaAsset.objects.create(
+                public_id=public_id,
+                creator=creator,
+                kind=kind,
+                title=title.strip() or Path(original_name).stem[:200],
+                caption=caption.strip(),
+                category=category,
+                original=stored_name,
+                original_name=original_name,
+                original_bytes=upload.size or 0,
+                mime_type=mime,
+            )
+            _set_tags(asset, tag_names)
+            _enqueue_ingest(asset.pk)
+    except BaseException:
+        default_storage.delete(stored_name)
+        raise
+    return asset
+
+
+def _enqueue_ingest(asset_id: int) -> None:
+    from .tasks import asset_ingest as asset_ingest_task  # the task module imports these services
+
+    asset_ingest_task.delay_on_commit(asset_id)
+
+
+@transaction.atomic
+def asset_update(
+    *,
+    asset: MediaAsset,
+    title: str | None = None,
+    caption: str | None = None,
+    category: str | None = None,
+    tags: Iterable[str] | None = None,
+) -> MediaAsset:
+    """Change what the creator says about an asset; fields left as None stay as they are."""
+    if category is not None and category not in MediaAsset.Category.values:
+        raise ValidationError({"category": "Choose one of the listed categories."})
+    tag_names = normalize_tags(tags) if tags is not None else None
+    asset = MediaAsset.objects.select_for_update().get(pk=asset.pk)
+    changed = []
+    for field, value in (("title", title), ("caption", caption), ("category", category)):
+        if value is not None:
+            setattr(asset, field, value.strip() if isinstance(value, str) else value)
+            changed.append(field)
+    if changed:
+        asset.full_clean(exclude=["original", "original_name", "thumbnail", "preview", "preview_clip"])
+        asset.save(update_fields=[*changed, "updated_at"])
+    if tag_names is not None:
+        _set_tags(asset, tag_names)
+    return asset
+
+
+@transaction.atomic
+def assets_bulk_update(
+    *,
+    creator: CreatorProfile,
+    public_ids: list[uuid.UUID],
+    category: str | None = None,
+    add_tags: Iterable[str] = (),
+    remove_tags: Iterable[str] = (),
+    caption: str | None = None,
+) -> int:
+    """Apply one change to many of the creator's assets at once; returns how many changed."""
+    assets = list(selectors.assets_of_creator(creator=creator).filter(public_id__in=public_ids))
+    if len(assets) != len(set(public_ids)):
+        raise ValidationError({"assets": "Some of the selected items are not yours or no longer exist."})
+    adding, removing = normalize_tags(add_tags), set(normalize_tags(remove_tags))
+    for asset in assets:
+        current = list(asset.tags.values_list("name", flat=True))
+        merged = [name for name in current if name not in removing] + [n for n in adding if n not in current]
+        asset_update(asset=asset, category=category, caption=caption, tags=merged)
+    return len(assets)
+
+
+def asset_delete(*, asset: MediaAsset) -> None:
+    """Delete an asset and, once that commits, its original and derivatives from storage."""
+    stored = list(
+        {str(f.name) for f in (asset.original, asset.thumbnail, asset.preview, asset.preview_clip) if f}
+    )
+    with transaction.atomic():
+        MediaAsset.objects.filter(pk=asset.pk).delete()
+        transaction.on_commit(lambda: _delete_stored(stored))
+
+
+def _delete_stored(names: list[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logger.exception("Could not delete %s from storage; it is now an orphan", name)
+
+
+# --- Ingest ------------------------------------------------------------------------------------------------
+
+
+def asset_ingest(*, asset_id: int) -> None:
+    """Run the ingest pipeline on one asset; safe to run again after a crash at any point."""
+    asset = _ingest_start(asset_id)
+    if asset is None:
+        return
+    with tempfile.TemporaryDirectory(prefix="ingest-") as workdir:
+        work = Path(workdir)
+        original_name = str(asset.original.name)
+        source = work / f"original{Path(original_name).suffix}"
+        with default_storage.open(original_name, "rb") as stored, source.open("wb") as local:
+            shutil.copyfileobj(stored, local, length=1024 * 1024)
+        _progress(asset, 20)
+        derivatives_dir = work / "derivatives"
+        derivatives_dir.mkdir()
+        try:
+            if asset.kind == MediaAsset.Kind.IMAGE:
+                found = _image_findings(
+                    ingest_image(
+                        source,
+                        derivatives_dir,
+                        limits=media_limits(),
+                        watermark_text=settings.MEDIA_WATERMARK_TEXT,
+                    )
+                )
+            else:
+                found = _video_findings(ingest_video(source, derivatives_dir, limits=media_limits()))
+        except MediaRejected as refusal:
+            _ingest_reject(asset_id, str(refusal))
+            return
+        _progress(asset, 80)
+        stored_names = _store_derivatives(asset, found.derivatives)
+    _ingest_finish(asset_id, found, stored_names)
+
+
+@dataclass(frozen=True)
+class _Findings:
+    """What the pipeline found, as MediaAsset field values, the hashes to index, and the files to store."""
+
+    fields: dict[str, Any]
+    hashes: list[int]
+    near_duplicate_max_bits: int
+    derivatives: dict[str, str]  # asset field -> local path
+
+
+def _image_findings(result: ImageIngest) -> _Findings:
+    latitude, longitude = result.coarse_location or (None, None)
+    return _Findings(
+        fields={
+            "sha256": result.sha256,
+            "width": result.width,
+            "height": result.height,
+            "capture_time": _aware(result.camera.captured_at),
+            "resolution_class": result.quality.resolution_class,
+            "blur_score": result.quality.blur,
+            "exposure_mean": result.quality.mean_luminance,
+            "face_count": result.faces,
+            "ai_generated": result.content_credentials.ai_generated,
+            "gps_coarse_lat": latitude,
+            "gps_coarse_lon": longitude,
+            "metadata": {
+                "format": result.format,
+                "megapixels": result.megapixels,
+                "orientation": result.orientation,
+                "color_space": result.color_space,
+                "camera": asdict(result.camera),
+                "description": asdict(result.descriptive),
+                "content_credentials": asdict(result.content_credentials),
+                "exposure": {
+                    "clipped_dark": result.quality.clipped_dark,
+                    "clipped_bright": result.quality.clipped_bright,
+                },
+            },
+        },
+        hashes=[result.phash],
+        near_duplicate_max_bits=NEAR_DUPLICATE_MAX_BITS,
+        derivatives={"thumbnail": result.thumbnail.path, "preview": result.preview.path},
+    )
+
+
+def _video_findings(result: VideoIngest) -> _Findings:
+    return _Findings(
+        fields={
+            "sha256": result.sha256,
+            "width": result.width,
+            "height": result.height,
+            "duration_seconds": result.duration_seconds,
+            "capture_time": _aware(result.capture_time),
+            "resolution_class": video_resolution_class(result.width, result.height),
+            "motion_score": result.motion_score,
+            "metadata": {
+                "container": result.container,
+                "codec": result.codec,
+                "fps": result.fps,
+                "bitrate": result.bitrate,
+                "has_audio": result.has_audio,
+                "audio_codec": result.audio_codec,
+                "frame_count": result.frame_count,
+                "rotation": result.rotation,
+                "encoder": result.encoder,
+                "make": result.make,
+                "model": result.model,
+            },
+        },
+        hashes=result.keyframe_phashes,
+        near_duplicate_max_bits=VIDEO_KEYFRAME_MAX_BITS,
+        # The poster frame serves as both the grid thumbnail and the still preview.
+        derivatives={"preview": result.poster.path, "preview_clip": result.preview_clip.path},
+    )
+
+
+def video_resolution_class(width: int, height: int) -> str:
+    short_side = min(width, height)
+    return (
+        "low"
+        if short_side < 720
+        else "hd"
+        if short_side < 1080
+        else "full_hd"
+        if short_side < 2160
+        else "uhd"
+    )
+
+
+@transaction.atomic
+def _ingest_start(asset_id: int) -> MediaAsset | None:
+    asset = MediaAsset.objects.select_for_update().filter(pk=asset_id).first()
+    if asset is None or asset.is_finished:
+        return None  # deleted meanwhile, or a duplicate delivery of a task that already finished
+    if asset.ingest_attempts >= MAX_INGEST_ATTEMPTS:
+        _transition(asset, MediaAsset.Status.REJECTED)
+        asset.rejection_reason = (
+            f"We could not process this file after {MAX_INGEST_ATTEMPTS} attempts. Please upload it again; "
+            "if it fails again, contact us."
+        )
+        asset.save(update_fields=["status", "rejection_reason", "processed_at", "updated_at"])
+        return None
+    _transition(asset, MediaAsset.Status.PROCESSING)
+    asset.ingest_attempts += 1
+    asset.ingest_progress = 5
+    asset.save(update_fields=["status", "ingest_attempts", "ingest_progress", "updated_at"])
+    return asset
+
+
+def _transition(asset: MediaAsset, target: str) -> None:
+    if target not in MediaAsset.TRANSITIONS[asset.status]:
+        raise ValidationError(
+            f"An asset cannot go from {asset.status} to {target}.", code="invalid_transition"
+        )
+    asset.status = target
+    if target in (MediaAsset.Status.READY, MediaAsset.Status.REJECTED):
+        asset.processed_at = timezone.now()
+
+
+def _progress(asset: MediaAsset, percent: int) -> None:
+    MediaAsset.objects.filter(pk=asset.pk, status=MediaAsset.Status.PROCESSING).update(
+        ingest_progress=percent, updated_at=timezone.now()
+    )
+
+
+def _store_derivatives(asset: MediaAsset, derivatives: dict[str, str]) -> dict[str, str]:
+    """Save the derivatives under names fixed per asset, so a retried ingest overwrites instead of piling up."""
+    stored = {}
+    for field, path in derivatives.items():
+        name = f"derivatives/{asset.public_id.hex}/{field}{Path(path).suffix}"
+        default_storage.delete(name)
+        with open(path, "rb") as stream:
+            stored[field] = default_storage.save(name, File(stream))
+    stored.setdefault("thumbnail", stored["preview"])
+    return stored
+
+
+@transaction.atomic
+def _ingest_reject(asset_id: int, reason: str) -> None:
+    asset = MediaAsset.objects.select_for_update().get(pk=asset_id)
+    _transition(asset, MediaAsset.Status.REJECTED)
+    asset.rejection_reason = reason
+    asset.ingest_progress = 100
+    asset.save(update_fields=["status", "rejection_reason", "ingest_progress", "processed_at", "updated_at"])
+
+
+@transaction.atomic
+def _ingest_finish(asset_id: int, found: _Findings, stored: dict[str, str]) -> None:
+    asset = MediaAsset.objects.select_for_update().filter(pk=asset_id).first()
+    if asset is None:  # deleted while it was being processed
+        _delete_stored(list(set(stored.values())))
+        return
+    for field, value in {**found.fields, **stored}.items():
+        setattr(asset, field, value)
+    _transition(asset, MediaAsset.Status.READY)
+    asset.ingest_progress = 100
+    asset.save()
+    _index_hashes(asset, found.hashes)
+    _flag_duplicates(asset, found.hashes, found.near_duplicate_max_bits)
+
+
+def _aware(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    parsed = parse_datetime(value)
+    if parsed is None:
+        return None
+    # EXIF times without an offset are the camera's local time; UTC is the least wrong reading.
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
+
+
+def _index_hashes(asset: MediaAsset, hashes: list[int]) -> None:
+    PerceptualHash.objects.filter(asset=asset).delete()
+    PerceptualHash.objects.bulk_create(
+        PerceptualHash(
+            asset=asset, position=position, value=phash_to_signed(value), **selectors.hash_bands(value)
+        )
+        for position, value in enumerate(hashes)
+    )
+
+
+def _flag_duplicates(asset: MediaAsset, hashes: list[int], max_bits: int) -> None:
+    """Flag exact and near duplicates in both directions; across accounts they go to the reviewers."""
+    DuplicateFlag.objects.filter(asset=asset).delete()
+    found: dict[int, tuple[str, int]] = {}
+    for other_id in selectors.exact_duplicate_ids(sha256=asset.sha256, exclude_asset_id=asset.pk):
+        found[other_id] = (DuplicateFlag.Kind.EXACT, 0)
+    for other_id, distance in selectors.near_duplicate_ids(
+        hashes=hashes, max_bits=max_bits, exclude_asset_id=asset.pk
+    ).items():
+        found.setdefault(other_id, (DuplicateFlag.Kind.NEAR, distance))
+    creators = dict(MediaAsset.objects.filter(pk__in=found).values_list("pk", "creator_id"))
+    flags = []
+    for other_id, (kind, distance) in found.items():
+        cross = creators[other_id] != asset.creator_id
+        flags += [
+            DuplicateFlag(
+                asset_id=asset.pk, other_id=other_id, kind=kind, distance=distance, cross_account=cross
+            ),
+            DuplicateFlag(
+                asset_id=other_id, other_id=asset.pk, kind=kind, distance=distance, cross_account=cross
+            ),
+        ]
+    DuplicateFlag.objects.bulk_create(flags, ignore_conflicts=True)
+
+
+def assets_requeue_stalled(*, stalled_after: timedelta = STALLED_AFTER) -> int:
+    """Queue ingest again for assets whose task was lost; the attempt counter stops a file that kills workers."""
+    stalled = list(
+        MediaAsset.objects.filter(
+            status__in=[MediaAsset.Status.UPLOADED, MediaAsset.Status.PROCESSING],
+            updated_at__lte=timezone.now() - stalled_after,
+        ).values_list("pk", flat=True)
+    )
+    for asset_id in stalled:
+        _enqueue_ingest(asset_id)
+    return len(stalled)
+
+
+# --- Captions and tags from a spreadsheet ------------------------------------------------------------------
+
+CSV_MAX_BYTES = 5 * 1024 * 1024
+CSV_MAX_ROWS = 10_000
+CSV_COLUMNS = {"id", "file", "title", "caption", "tags", "category"}
+
+
+def assets_import_metadata_csv(*, creator: CreatorProfile, csv_bytes: bytes) -> int:
+    """Set titles, captions, tags and categories from a CSV; all rows apply, or none (the errors say why).
+
+    Rows name their asset by `id` (as shown in the API) or by `file` (the uploaded file's name). `tags`
+    holds tags separated by commas or semicolons. Empty cells leave a field as it is.
+    """
+    rows = _read_metadata_csv(csv_bytes)
+    by_id = {str(asset.public_id): asset for asset in selectors.assets_of_creator(creator=creator)}
+    by_name: dict[str, list[MediaAsset]] = {}
+    for asset in by_id.values():
+        by_name.setdefault(asset.original_name, []).append(asset)
+    errors: list[str] = []
+    changes: list[tuple[MediaAsset, dict[str, Any]]] = []
+    for number, row in rows:
+        asset, problem = _csv_row_asset(row, by_id, by_name)
+        if problem:
+            errors.append(f"Row {number}: {problem}")
+            continue
+        update: dict[str, Any] = {
+            key: row[key].strip() for key in ("title", "caption") if row.get(key, "").strip()
+        }
+        if row.get("category", "").strip():
+            category = row["category"].strip().lower()
+            if category not in MediaAsset.Category.values:
+                errors.append(f"Row {number}: “{row['category']}” is not a category.")
+                continue
+            update["category"] = category
+        if row.get("tags", "").strip():
+            try:
+                update["tags"] = normalize_tags(re.split(r"[;,]", row["tags"]))
+            except ValidationError as error:
+                errors.append(f"Row {number}: {' '.join(error.messages)}")
+                continue
+        changes.append((asset, update))  # type: ignore[arg-type]
+    if errors:
+        raise ValidationError({"file": errors[:50]})
+    with transaction.atomic():
+        for asset, update in changes:
+            asset_update(asset=asset, **update)
+    return len(changes)
+
+
+def _read_metadata_csv(csv_bytes: bytes) -> list[tuple[int, dict[str, str]]]:
+    if len(csv_bytes) > CSV_MAX_BYTES:
+        raise ValidationError(
+            {"file": f"The CSV is larger than {CSV_MAX_BYTES // 1024 // 1024} MB; split it."}
+        )
+    try:
+        text = csv_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ValidationError(
+            {"file": "Save the CSV as UTF-8 (spreadsheet apps offer it when exporting)."}
+        ) from error
+    if "\x00" in text:
+        raise ValidationError({"file": "This is not a text CSV file."})
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel  # type: ignore[assignment]
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    header = {name.strip().lower() for name in reader.fieldnames or [] if name}
+    if not header & {"id", "file"}:
+        raise ValidationError(
+            {"file": "The first row must name the columns, with an “id” or a “file” column."}
+        )
+    unknown = header - CSV_COLUMNS
+    if unknown:
+        raise ValidationError(
+            {
+                "file": f"Unknown column(s): {', '.join(sorted(unknown))}. Use: {', '.join(sorted(CSV_COLUMNS))}."
+            }
+        )
+    rows = []
+    try:
+        for row in reader:
+            if reader.line_num > CSV_MAX_ROWS + 1:
+                raise ValidationError({"file": f"At most {CSV_MAX_ROWS:,} rows per CSV."})
+            cleaned = {(key or "").strip().lower(): (value or "") for key, value in row.items() if key}
+            if any(value.strip() for value in cleaned.values()):
+                rows.append((reader.line_num, cleaned))
+    except csv.Error as error:
+        raise ValidationError(
+            {"file": f"The CSV is malformed near line {reader.line_num}: {error}."}
+        ) from error
+    if not rows:
+        raise ValidationError({"file": "The CSV has no rows under its header."})
+    return rows
+
+
+def _csv_row_asset(
+    row: dict[str, str], by_id: dict[str, MediaAsset], by_name: dict[str, list[MediaAsset]]
+) -> tuple[MediaAsset | None, str]:
+    if row.get("id", "").strip():
+        asset = by_id.get(row["id"].strip().lower())
+        return (asset, "") if asset else (None, f"no photo or video of yours has the id {row['id'].strip()}.")
+    name = row.get("file", "").strip()
+    matches = by_name.get(name, [])
+    if not matches:
+        return None, f"no photo or video of yours is named “{name}”."
+    if len(matches) > 1:
+        return None, f"{len(matches)} of your files are named “{name}”; use the id column for these."
+    return matches[0], ""

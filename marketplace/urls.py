@@ -42,5 +42,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("account/", include(account_patterns)),
     path("api/v1/", include("marketplace.api.urls")),
+    path("", include("creators.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -46,6 +46,21 @@ def _fresh_cache() -> Iterator[None]:
 
 
 @pytest.fixture
+def media_root(settings, tmp_path) -> Path:
+    """File storage in a folder of this test's own, so a test can see exactly what was stored."""
+    root = tmp_path / "media"
+    root.mkdir()
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(root)},
+        },
+    }
+    return root
+
+
+@pytest.fixture
 def password() -> str:
     return DEFAULT_PASSWORD
 
@@ -95,40 +110,58 @@ class WorkerProcess:
             time.sleep(0.2)
         raise AssertionError(f"{text!r} did not appear in the worker's log within {timeout} s:\n{self.log()}")
 
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL, as the kernel's OOM killer or a lost machine would: no chance to clean up."""
+        self.process.kill()
+        self.process.wait()
+
     def sent_emails(self) -> list[str]:
         return [path.read_text() for path in sorted(self.mail_dir.glob("*.log"))]
 
 
 @pytest.fixture
-def live_worker(request, transactional_db, tmp_path: Path) -> Iterator[WorkerProcess]:
-    """A real Celery worker process on the configured broker, using the test database; emails go to files."""
+def start_worker(request, transactional_db, tmp_path: Path) -> Iterator:
+    """Starts real Celery worker processes on the configured broker and the test database; emails go to files.
+
+    Each call starts one more worker; all are stopped (or found killed) at the end of the test.
+    """
     mail_dir = tmp_path / "mail"
     mail_dir.mkdir()
-    log_path = tmp_path / "worker.log"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": _database_url_of_test_database(),
         "EMAIL_URL": f"filemail:///{mail_dir}",  # django-environ drops one leading slash
     }
-    command = [
-        sys.executable, "-m", "celery", "-A", "marketplace", "worker",
-        "--pool=solo", "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-        "--queues", settings.CELERY_TASK_DEFAULT_QUEUE, "--hostname", f"tests-{os.getpid()}@%h",
-    ]  # fmt: skip
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    worker = WorkerProcess(process=process, log_path=log_path, mail_dir=mail_dir)
-    try:
+    workers: list[WorkerProcess] = []
+
+    def start() -> WorkerProcess:
+        log_path = tmp_path / f"worker-{len(workers)}.log"
+        command = [
+            sys.executable, "-m", "celery", "-A", "marketplace", "worker",
+            "--pool=solo", "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "--queues", settings.CELERY_TASK_DEFAULT_QUEUE, "--hostname", f"tests-{os.getpid()}-{len(workers)}@%h",
+        ]  # fmt: skip
+        with log_path.open("w") as log:
+            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        worker = WorkerProcess(process=process, log_path=log_path, mail_dir=mail_dir)
+        workers.append(worker)
         worker.wait_for_log("ready.")
-        yield worker
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
         log = worker.log()
         transport = re.search(r"transport:\s+(\S+)", log)
         LIVE_WORKER_RUNS.append(
@@ -138,3 +171,8 @@ def live_worker(request, transactional_db, tmp_path: Path) -> Iterator[WorkerPro
                 len(re.findall(r"\] succeeded in", log)),
             )
         )
+
+
+@pytest.fixture
+def live_worker(start_worker) -> WorkerProcess:
+    return start_worker()

@@ -1,0 +1,182 @@
+"""The creators' part of the API: /api/v1/assets/."""
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import selectors, services
+from .models import CreatorProfile, MediaAsset
+
+
+def creator_of(user) -> CreatorProfile:  # type: ignore[no-untyped-def]
+    """The signed-in person's creator profile; only creators have media."""
+    profile = getattr(user, "creator_profile", None) if user.is_authenticated else None
+    if profile is None:
+        raise PermissionDenied("Only creator accounts have media.")
+    return profile
+
+
+class TagListField(serializers.ListField):
+    """Tags as a JSON list, or comma-separated (what an HTML form or `curl -F tags=a,b` sends)."""
+
+    child = serializers.CharField(max_length=50)
+
+    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
+        items = [data] if isinstance(data, str) else data
+        if isinstance(items, list) and all(isinstance(item, str) for item in items):
+            items = [part for item in items for part in item.split(",") if part.strip()]
+        return super().to_internal_value(items)
+
+
+class AssetSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    tags = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+    preview_url = serializers.SerializerMethodField()
+    duplicates = serializers.IntegerField(source="duplicate_count", read_only=True, default=None)
+
+    class Meta:
+        model = MediaAsset
+        fields = (
+            "id", "kind", "status", "rejection_reason", "ingest_progress", "title", "caption", "category",
+            "tags", "original_name", "original_bytes", "mime_type", "sha256", "width", "height",
+            "duration_seconds", "capture_time", "resolution_class", "blur_score", "exposure_mean",
+            "motion_score", "face_count", "ai_generated", "duplicates", "thumbnail_url", "preview_url",
+            "uploaded_at", "processed_at",
+        )  # fmt: skip
+        read_only_fields = fields
+
+    def get_tags(self, asset: MediaAsset) -> list[str]:
+        return sorted(tag.name for tag in asset.tags.all())
+
+    def _file_url(self, asset: MediaAsset, variant: str) -> str | None:
+        if not getattr(asset, variant):
+            return None
+        path = reverse("creators:asset-file", args=[asset.public_id, variant])
+        return self.context["request"].build_absolute_uri(path)
+
+    def get_thumbnail_url(self, asset: MediaAsset) -> str | None:
+        return self._file_url(asset, "thumbnail")
+
+    def get_preview_url(self, asset: MediaAsset) -> str | None:
+        return self._file_url(asset, "preview")
+
+
+class AssetWriteSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    caption = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    category = serializers.ChoiceField(choices=MediaAsset.Category.choices, required=False)
+    tags = TagListField(required=False, max_length=services.MAX_TAGS_PER_ASSET)
+
+
+class AssetUploadSerializer(AssetWriteSerializer):
+    file = serializers.FileField(allow_empty_file=True, max_length=1000)
+
+
+class AssetListCreateView(APIView):
+    """List your media (filters: status, kind, category), or upload one file (multipart, field `file`)."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get(self, request: Request) -> Response:
+        creator = creator_of(request.user)
+        assets = selectors.asset_list_for_creator(
+            creator=creator,
+            status=request.query_params.get("status", ""),
+            kind=request.query_params.get("kind", ""),
+            category=request.query_params.get("category", ""),
+        )
+        return Response({"results": AssetSerializer(assets, many=True, context={"request": request}).data})
+
+    def post(self, request: Request) -> Response:
+        creator = creator_of(request.user)
+        serializer = AssetUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        asset = services.asset_upload(
+            creator=creator,
+            upload=data["file"],
+            title=data.get("title", ""),
+            caption=data.get("caption", ""),
+            category=data.get("category", MediaAsset.Category.OTHER),
+            tags=data.get("tags", []),
+        )
+        body = AssetSerializer(asset, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class AssetDetailView(APIView):
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    def _asset(self, request: Request, public_id) -> MediaAsset:  # type: ignore[no-untyped-def]
+        return get_object_or_404(
+            selectors.assets_of_creator(creator=creator_of(request.user)), public_id=public_id
+        )
+
+    def get(self, request: Request, public_id) -> Response:  # type: ignore[no-untyped-def]
+        return Response(AssetSerializer(self._asset(request, public_id), context={"request": request}).data)
+
+    def patch(self, request: Request, public_id) -> Response:  # type: ignore[no-untyped-def]
+        asset = self._asset(request, public_id)
+        serializer = AssetWriteSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        asset = services.asset_update(asset=asset, **serializer.validated_data)
+        return Response(AssetSerializer(asset, context={"request": request}).data)
+
+    def delete(self, request: Request, public_id) -> Response:  # type: ignore[no-untyped-def]
+        services.asset_delete(asset=self._asset(request, public_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AssetBulkUpdateSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=1000)
+    category = serializers.ChoiceField(choices=MediaAsset.Category.choices, required=False)
+    caption = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    add_tags = TagListField(required=False)
+    remove_tags = TagListField(required=False)
+
+
+class AssetBulkUpdateView(APIView):
+    """Change many of your assets at once: set a category or caption, add or remove tags."""
+
+    parser_classes = [JSONParser]
+
+    def post(self, request: Request) -> Response:
+        creator = creator_of(request.user)
+        serializer = AssetBulkUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        changed = services.assets_bulk_update(
+            creator=creator,
+            public_ids=data["ids"],
+            category=data.get("category"),
+            caption=data.get("caption"),
+            add_tags=data.get("add_tags", []),
+            remove_tags=data.get("remove_tags", []),
+        )
+        return Response({"updated": changed})
+
+
+class AssetImportSerializer(serializers.Serializer):
+    file = serializers.FileField(max_length=1000)
+
+
+class AssetMetadataImportView(APIView):
+    """Titles, captions, tags and categories for many assets from one CSV (multipart, field `file`)."""
+
+    parser_classes = [MultiPartParser]
+
+    def post(self, request: Request) -> Response:
+        creator = creator_of(request.user)
+        serializer = AssetImportSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data["file"]
+        updated = services.assets_import_metadata_csv(
+            creator=creator, csv_bytes=upload.read(services.CSV_MAX_BYTES + 1)
+        )
+        return Response({"updated": updated})

@@ -1,0 +1,54 @@
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from creators.models import MediaAsset
+from tests.creators.hostile_corpus import encode_video
+
+pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "camera-samples"
+
+
+def _log_in(page, user, password):
+    page.goto("/account/login/")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="the shared camera corpus is not beside the project")
+def test_a_creator_uploads_photos_and_a_video_and_sees_them_processed(
+    page, screenshot, start_worker, creator, password, tmp_path
+):
+    video = tmp_path / "street-scene.mp4"
+    encode_video(video, container="mp4", codec="mpeg4", seconds=3, size=(320, 240))
+    files = [CORPUS / "jpg" / "Reconyx_HC500_Hyperfire.jpg", CORPUS / "heic" / "IMG_5195.HEIC", video]
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("<html><script>alert(1)</script></html>")
+    start_worker()
+    _log_in(page, creator, password)
+
+    page.get_by_role("link", name="Upload").click()
+    page.get_by_label("Category for these files").select_option("street")
+    page.get_by_label("Tags for these files").fill("street, test")
+    page.set_input_files("#files", [*map(str, files), str(bad)])
+
+    expect(page.locator(".upload-ok")).to_have_count(3, timeout=30_000)
+    expect(page.locator(".upload-failed")).to_have_count(1)
+    expect(page.locator(".upload-failed")).to_contain_text("web page")
+    expect(page.locator("#overall-progress")).to_have_attribute("value", "100")
+    screenshot(page, "01-uploaded")
+
+    page.get_by_role("button", name="See my media").click()
+    expect(page.locator(".media-card .badge-ready")).to_have_count(3, timeout=60_000)
+    screenshot(page, "02-my-media")
+    assert MediaAsset.objects.filter(status="ready").count() == 3
+
+    page.locator(".media-card a.media-title").first.click()
+    page.get_by_label("Caption").fill("A night street in the rain.")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved")
+    screenshot(page, "03-detail")
+    assert MediaAsset.objects.filter(caption="A night street in the rain.").count() == 1
