@@ -2,9 +2,11 @@
 
 Each module bench/bench_<name>.py defines `run() -> list[Result]`. Absolute timings on shared machines mean
 little, so every result is a ratio against a baseline measured in the same run; its detail line carries the
-raw figures. Django is set up on a scratch embedded site (SQLite, files under a temporary VAR_DIR).
+raw figures. Django is set up on a scratch site: files under a temporary VAR_DIR, and a scratch database (a SQLite file
+there, or with DATABASE_URL a throwaway database beside the configured one).
 """
 
+import atexit
 import importlib
 import os
 import pkgutil
@@ -31,7 +33,15 @@ def _setup_django(var_dir: str) -> None:
     from django.core.management import call_command
 
     django.setup()
-    call_command("migrate", verbosity=0)
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        call_command("migrate", verbosity=0)  # a scratch file under the temporary VAR_DIR
+    else:
+        # A scratch database beside the configured one (as the test runner makes), dropped at exit.
+        original_name = connection.settings_dict["NAME"]
+        connection.creation.create_test_db(verbosity=0, autoclobber=True)
+        atexit.register(connection.creation.destroy_test_db, original_name, verbosity=0)
 
 
 def main(selected: list[str]) -> int:

@@ -33,7 +33,7 @@ from PIL import ExifTags, Image, ImageCms, ImageDraw, ImageFont, IptcImagePlugin
 from creators.ingest.hashing import phash, sha256_file
 from creators.ingest.limits import IMAGE_FORMATS, MediaLimits, MediaRejected
 
-# Only the primary picture of a HEIF is ingested: its thumbnails, depth maps and auxiliary images are not read.
+# Only a HEIF's primary picture is ingested: its thumbnails, depth maps and auxiliary images are never read.
 pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
 ACCEPTED_FORMATS = list(IMAGE_FORMATS)
@@ -121,7 +121,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class ImageProbe:
-    """What an accepted image is, read from its content; width and height as displayed (EXIF orientation applied)."""
+    """What an accepted image is, read from its content; width and height as displayed (EXIF orientation)."""
 
     format: str
     mime: str
@@ -182,6 +182,8 @@ class Derivative:
 
 @dataclass(frozen=True)
 class ImageIngest:
+    """Everything ingest learned about an image; plain values, ready for a JSONField (dataclasses.asdict)."""
+
     sha256: str
     format: str
     mime: str
@@ -249,6 +251,7 @@ def ingest_image(
         picture_hash = phash(upright)
         quality = _quality(analysis, probe.width * probe.height)
 
+        # Derivatives are made from bare pixel arrays: none of the source's metadata can travel into them.
         digest = sha256.result()
         derivatives_dir.mkdir(parents=True, exist_ok=True)
         thumbnail = _save_derivative(
@@ -299,9 +302,9 @@ def _open_accepted(path: Path, limits: MediaLimits) -> Iterator[tuple[Image.Imag
     if size == 0:
         raise MediaRejected("This file is empty.")
     if size > limits.max_image_bytes:
-        raise MediaRejected(
-            f"This image is {_megabytes(size)} MB; the most we accept is {_megabytes(limits.max_image_bytes)} MB."
-        )
+        most = _megabytes(limits.max_image_bytes)
+        raise MediaRejected(f"This image is {_megabytes(size)} MB; the most we accept is {most} MB.")
+    # Pillow's decompression-bomb guard is process-wide; it follows the limits (see MediaLimits).
     Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
     try:
         with warnings.catch_warnings():
@@ -310,14 +313,13 @@ def _open_accepted(path: Path, limits: MediaLimits) -> Iterator[tuple[Image.Imag
             image = Image.open(path, formats=ACCEPTED_FORMATS)
     except Image.DecompressionBombError as error:
         raise MediaRejected(_too_many_pixels(_declared_size(path), limits)) from error
-    except (
-        Exception
-    ) as error:  # unidentified, or a parser tripping over hostile bytes: a refusal, never a crash
+    # Unidentified, or a parser tripping over hostile bytes: either way a refusal, never a crash.
+    except Exception as error:
         raise MediaRejected(_not_accepted_message(path)) from error
     with image:
         if image.width * image.height > limits.max_image_pixels:
             raise MediaRejected(_too_many_pixels(image.size, limits))
-        # A multi-picture JPEG (MPO: stereo pairs, cameras' large previews) is a JPEG; its first picture is the photo.
+        # A multi-picture JPEG (MPO: stereo pairs, camera previews) is a JPEG: its first picture is the photo.
         image_format = "JPEG" if image.format == "MPO" else str(image.format)
         if image_format in ("PNG", "WEBP") and getattr(image, "is_animated", False):
             raise MediaRejected(f"This {FORMAT_NAMES[image_format]} is animated; upload a still image.")
@@ -349,7 +351,7 @@ def _too_many_pixels(size: tuple[int, int] | None, limits: MediaLimits) -> str:
 
 
 def _declared_size(path: Path) -> tuple[int, int] | None:
-    """The size a header declares, read past Pillow's guard only to name it in the refusal; nothing is decoded."""
+    """The size a header declares, read past Pillow's guard to name it in the refusal; nothing is decoded."""
     with path.open("rb") as stream:
         for image_format in _formats_claimed_by(stream.read(16)):
             stream.seek(0)
@@ -364,8 +366,8 @@ def _not_accepted_message(path: Path) -> str:
     with path.open("rb") as stream:
         head = stream.read(16)
     # It starts like a format we take but no parser could read it: most likely an upload cut short.
-    for image_format in _formats_claimed_by(head):
-        return f"This {FORMAT_NAMES[image_format]} is truncated or damaged."
+    if claimed := _formats_claimed_by(head):
+        return f"This {FORMAT_NAMES[claimed[0]]} is truncated or damaged."
     for signature, name in REFUSED_SIGNATURES:
         if head.startswith(signature):
             return f"This file is a {name}; {ACCEPTED_IMAGES_HINT}."
@@ -380,7 +382,7 @@ def _formats_claimed_by(head: bytes) -> list[str]:
     for image_format in ACCEPTED_FORMATS:
         accept = Image.OPEN[image_format][1]
         try:
-            if accept is None or accept(head):
+            if accept is not None and accept(head):
                 claimed.append(image_format)
         except Exception:  # noqa: S112 - a signature check that trips says no
             continue
@@ -388,8 +390,10 @@ def _formats_claimed_by(head: bytes) -> list[str]:
 
 
 def _box_runs_past_the_end(path: Path) -> bool:
-    """Whether a top-level ISO-BMFF box claims more bytes than the file holds: libheif decodes a cut HEIC
-    without complaint, filling the missing tiles with grey."""
+    """Whether a top-level ISO-BMFF box claims more bytes than the file holds.
+
+    libheif decodes a HEIC cut short without complaint, filling the missing tiles with grey.
+    """
     file_size = path.stat().st_size
     offset = 0
     with path.open("rb") as stream:
@@ -417,12 +421,11 @@ def _refuse_if_damaged(decode: Callable[[], T], probe: ImageProbe) -> T:
 
 
 def _decode_reduced(image: Image.Image, probe: ImageProbe) -> Image.Image:
-    """Decode once, at the smallest scale whose long side still covers ANALYSIS_LONG_SIDE."""
+    """Decode once, at the smallest size whose long side still covers ANALYSIS_LONG_SIDE."""
     width, height = image.size
     if probe.format == "JPEG":
-        scale = next(
-            s for s in (8, 4, 2, 1) if math.ceil(max(width, height) / s) >= ANALYSIS_LONG_SIDE or s == 1
-        )
+        # libjpeg scales by 1/8, 1/4 or 1/2 as it decodes: the smallest that still covers the analysis.
+        scale = next((s for s in (8, 4, 2) if max(width, height) // s >= ANALYSIS_LONG_SIDE), 1)
         image.draft("RGB", (max(1, width // scale), max(1, height // scale)))
         _refuse_if_damaged(image.load, probe)
         return image
@@ -452,7 +455,7 @@ def _reducible(image: Image.Image) -> Image.Image:
 
 
 def _exif_without_decoding(image: Image.Image) -> Image.Exif:
-    """The EXIF read at open; Pillow's getexif() on a PNG would decode the whole image looking for a late one."""
+    """The EXIF read at open; Pillow's getexif() on a PNG decodes the whole image looking for a late one."""
     try:
         if image.format == "PNG":
             exif = Image.Exif()
@@ -529,9 +532,9 @@ def _coarse_location(exif: Image.Exif) -> tuple[float, float] | None:
 
 def _degrees(value: object, reference: object, negative_reference: str, most: float) -> float | None:
     """Degrees from EXIF's (degrees, minutes, seconds) rationals, negative to the south or west."""
-    parts = value if isinstance(value, tuple) else (value,)
+    parts: tuple[Any, ...] = value if isinstance(value, tuple) else (value,)
     try:
-        degrees = sum(float(part) / 60**index for index, part in enumerate(parts[:3]))  # type: ignore[arg-type]
+        degrees = sum(float(part) / 60**index for index, part in enumerate(parts[:3]))
     except (TypeError, ValueError, ZeroDivisionError):
         return None
     if not math.isfinite(degrees) or abs(degrees) > most:
@@ -661,7 +664,7 @@ def _positive_number(value: object) -> float | None:
 
 def _start_reading_content_credentials(
     background: ThreadPoolExecutor, image: Image.Image, path: Path, probe: ImageProbe
-) -> "Future[ContentCredentials] | None":
+) -> Future[ContentCredentials] | None:
     if probe.format != "JPEG":
         return background.submit(_read_content_credentials, path, probe.mime, scan_first=True)
     # In a JPEG, C2PA always travels in APP11 (JUMBF) segments: without one there is nothing to read.
@@ -678,7 +681,7 @@ def _c2pa_context() -> c2pa.Context:
 
 def _read_content_credentials(path: Path, mime: str, *, scan_first: bool) -> ContentCredentials:
     """A summary of the file's C2PA manifest store; whatever c2pa cannot read counts as no manifest."""
-    # Every embedded manifest store is a JUMBF box, whatever the container: without its type, c2pa is not asked.
+    # An embedded manifest store is a JUMBF box in every container: without that box type, c2pa is not asked.
     if scan_first and not _file_contains(path, b"jumb"):
         return NO_CREDENTIALS
     try:
@@ -774,7 +777,7 @@ def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
 
 @functools.lru_cache(maxsize=32)
 def _srgb_transform(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
-    """None when the profile is sRGB already, or one LittleCMS cannot use (the pixels are then taken as sRGB)."""
+    """None when the profile is sRGB already, or unusable (the pixels are then taken as sRGB)."""
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
         if "srgb" in ImageCms.getProfileDescription(source).lower():
@@ -785,11 +788,11 @@ def _srgb_transform(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform
 
 
 def _resized(grey: np.ndarray, long_side: int) -> np.ndarray:
-    """The grey image scaled so that its long side is long_side (enlarged too: measurements need a fixed scale)."""
+    """The grey image scaled to this long side (enlarged too: measurements need a fixed scale)."""
     size, scale = _scaled(grey, long_side)
-    # Shrinking takes area averaging (bilinear skips pixels, and aliasing would inflate the blur score), except
-    # within a few percent of the source size, where both agree and bilinear is four times faster: the usual
-    # step from a 12 MP JPEG's 1/8-scale decode (500 px) to ANALYSIS_LONG_SIDE.
+    # Shrinking takes area averaging (bilinear skips pixels, and aliasing would inflate the blur score),
+    # except within a few percent of the source size, where both agree and bilinear is four times faster:
+    # the usual step from a 12 MP JPEG's 1/8-scale decode (500 px) to ANALYSIS_LONG_SIDE.
     return cv2.resize(grey, size, interpolation=cv2.INTER_AREA if scale < 0.9 else cv2.INTER_LINEAR)
 
 
@@ -877,8 +880,6 @@ def _watermark(size: tuple[int, int], text: str) -> tuple[Image.Image, Image.Ima
 
 
 def _save_derivative(image: Image.Image, path: Path) -> Derivative:
-    # A derivative carries no metadata at all; Pillow would otherwise copy a JPEG comment over from the source.
-    image.info = {}
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=DERIVATIVE_JPEG_QUALITY)
     data = buffer.getvalue()
