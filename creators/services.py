@@ -26,7 +26,7 @@ from django.utils.dateparse import parse_datetime
 from . import selectors
 from .ingest.hashing import phash_to_signed
 from .ingest.images import ImageIngest, ingest_image, probe_image
-from .ingest.limits import MediaLimits, MediaRejected
+from .ingest.limits import MediaLimits, MediaRejected, describe_size
 from .ingest.sniff import reject_embedded_markup, sniff_kind
 from .ingest.video import VideoIngest, ingest_video, probe_video
 from .models import CreatorProfile, DuplicateFlag, MediaAsset, PerceptualHash, Tag
@@ -119,8 +119,8 @@ def _validate_media(path: Path, size: int, limits: MediaLimits) -> tuple[str, st
     max_bytes = limits.max_image_bytes if kind == "image" else limits.max_video_bytes
     if size > max_bytes:
         raise MediaRejected(
-            f"This {'photo' if kind == 'image' else 'video'} is {size / 1e6:,.0f} MB; "
-            f"the most we accept is {max_bytes / 1e6:,.0f} MB."
+            f"This {'photo' if kind == 'image' else 'video'} is {describe_size(size)}; "
+            f"the most we accept is {describe_size(max_bytes)}."
         )
     reject_embedded_markup(path, kind)
     if kind == "image":
@@ -530,8 +530,8 @@ def assets_import_metadata_csv(*, creator: CreatorProfile, csv_bytes: bytes) -> 
     errors: list[str] = []
     changes: list[tuple[MediaAsset, dict[str, Any]]] = []
     for number, row in rows:
-        asset, problem = _csv_row_asset(row, by_id, by_name)
-        if problem:
+        target, problem = _csv_row_asset(row, by_id, by_name)
+        if target is None:
             errors.append(f"Row {number}: {problem}")
             continue
         update: dict[str, Any] = {
@@ -549,7 +549,7 @@ def assets_import_metadata_csv(*, creator: CreatorProfile, csv_bytes: bytes) -> 
             except ValidationError as error:
                 errors.append(f"Row {number}: {' '.join(error.messages)}")
                 continue
-        changes.append((asset, update))  # type: ignore[arg-type]
+        changes.append((target, update))
     if errors:
         raise ValidationError({"file": errors[:50]})
     with transaction.atomic():
@@ -608,6 +608,7 @@ def _read_metadata_csv(csv_bytes: bytes) -> list[tuple[int, dict[str, str]]]:
 def _csv_row_asset(
     row: dict[str, str], by_id: dict[str, MediaAsset], by_name: dict[str, list[MediaAsset]]
 ) -> tuple[MediaAsset | None, str]:
+    """The asset a CSV row names, or None and why not."""
     if row.get("id", "").strip():
         asset = by_id.get(row["id"].strip().lower())
         return (asset, "") if asset else (None, f"no photo or video of yours has the id {row['id'].strip()}.")

@@ -31,7 +31,7 @@ import pillow_heif
 from PIL import ExifTags, Image, ImageCms, ImageDraw, ImageFont, IptcImagePlugin
 
 from creators.ingest.hashing import phash, sha256_file
-from creators.ingest.limits import IMAGE_FORMATS, MediaLimits, MediaRejected
+from creators.ingest.limits import IMAGE_FORMATS, MediaLimits, MediaRejected, describe_size
 
 # Only a HEIF's primary picture is ingested: its thumbnails, depth maps and auxiliary images are never read.
 pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
@@ -229,8 +229,9 @@ def ingest_image(
 ) -> ImageIngest:
     """Probe, describe, hash and assess an image and write its derivatives, from one reduced decode."""
     with ThreadPoolExecutor(max_workers=2) as background:
-        sha256 = background.submit(sha256_file, path)
         with _open_accepted(path, limits) as (image, probe, exif):
+            # Started once the header is accepted, so that a refusal does not wait for a whole file to be read.
+            sha256 = background.submit(sha256_file, path)
             credentials = _start_reading_content_credentials(background, image, path, probe)
             orientation = _orientation(image, exif)
             icc_profile = image.info.get("icc_profile")
@@ -302,8 +303,8 @@ def _open_accepted(path: Path, limits: MediaLimits) -> Iterator[tuple[Image.Imag
     if size == 0:
         raise MediaRejected("This file is empty.")
     if size > limits.max_image_bytes:
-        most = _megabytes(limits.max_image_bytes)
-        raise MediaRejected(f"This image is {_megabytes(size)} MB; the most we accept is {most} MB.")
+        most = describe_size(limits.max_image_bytes)
+        raise MediaRejected(f"This image is {describe_size(size)}; the most we accept is {most}.")
     # Pillow's decompression-bomb guard is process-wide; it follows the limits (see MediaLimits).
     Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
     try:
@@ -337,10 +338,6 @@ def _open_accepted(path: Path, limits: MediaLimits) -> Iterator[tuple[Image.Imag
             height=height,
         )
         yield image, probe, exif
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.0f}"
 
 
 def _too_many_pixels(size: tuple[int, int] | None, limits: MediaLimits) -> str:

@@ -26,3 +26,10 @@ IMAGE_FORMATS = {
     "TIFF": "image/tiff",
 }
 VIDEO_FORMATS = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm"}
+
+
+def describe_size(size: int) -> str:
+    """A byte count as people read it in refusals: "850 MB", "4.0 GB" (binary units, as file managers show)."""
+    if size >= 1024**3:
+        return f"{size / 1024**3:,.1f} GB"
+    return f"{max(size / 1024**2, 0.1):,.1f} MB" if size < 10 * 1024**2 else f"{size / 1024**2:,.0f} MB"

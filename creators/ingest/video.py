@@ -26,7 +26,7 @@ from av.video.stream import VideoStream
 from PIL import Image
 
 from .hashing import phash, sha256_file
-from .limits import VIDEO_FORMATS, MediaLimits, MediaRejected
+from .limits import VIDEO_FORMATS, MediaLimits, MediaRejected, describe_size
 
 ContainerName = Literal["mp4", "mov", "webm"]
 
@@ -244,7 +244,7 @@ def _open(path: Path, limits: MediaLimits) -> Iterator[_Opened]:
         raise MediaRejected("This file is empty.")
     if size > limits.max_video_bytes:
         raise MediaRejected(
-            f"This video is {size / 1e6:,.0f} MB; the most we accept is {limits.max_video_bytes / 1e6:,.0f} MB."
+            f"This video is {describe_size(size)}; the most we accept is {describe_size(limits.max_video_bytes)}."
         )
     with path.open("rb") as raw:
         name = _container_name(raw, size)

@@ -697,7 +697,7 @@ def test_the_byte_limit_is_checked_before_anything_is_read(tmp_path: Path) -> No
     path = tmp_path / "big.jpg"
     path.write_bytes(b"\xff\xd8" + b"\x00" * (3 * 1024 * 1024))
 
-    with pytest.raises(MediaRejected, match=re.escape("This image is 3 MB; the most we accept is 1 MB.")):
+    with pytest.raises(MediaRejected, match=re.escape("This image is 3.0 MB; the most we accept is 1.0 MB.")):
         probe_image(path, MediaLimits(max_image_bytes=1024 * 1024))
 
 
