@@ -1,3 +1,4 @@
+import contextlib
 import os
 import re
 import subprocess
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from marketplace.celery import app as celery_app
 from tests.factories import DEFAULT_PASSWORD, BuyerFactory, CreatorFactory, ReviewerFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,15 +102,18 @@ class WorkerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def wait_for_log(self, text: str, timeout: float = 60) -> None:
+    def wait_for(self, condition, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if text in self.log():
+            if condition():
                 return
             if self.process.poll() is not None:
                 raise AssertionError(f"The worker exited with {self.process.returncode}:\n{self.log()}")
             time.sleep(0.2)
-        raise AssertionError(f"{text!r} did not appear in the worker's log within {timeout} s:\n{self.log()}")
+        raise AssertionError(f"Timed out after {timeout} s; the worker's log:\n{self.log()}")
+
+    def wait_for_log(self, text: str, timeout: float = 60) -> None:
+        self.wait_for(lambda: text in self.log(), timeout)
 
     def stop(self) -> None:
         if self.process.poll() is not None:
@@ -129,6 +134,13 @@ class WorkerProcess:
         return [path.read_text() for path in sorted(self.mail_dir.glob("*.log"))]
 
 
+def _purge_test_queue() -> None:
+    """Drop messages earlier tests left in this run's queue, so a worker sees only this test's tasks."""
+    # A queue that does not exist yet has nothing to drop.
+    with celery_app.connection_for_write() as connection, contextlib.suppress(*connection.channel_errors):
+        connection.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
+
+
 @pytest.fixture
 def start_worker(request, transactional_db, tmp_path: Path) -> Iterator:
     """Starts real Celery worker processes on the configured broker and the test database; emails go to files.
@@ -144,6 +156,7 @@ def start_worker(request, transactional_db, tmp_path: Path) -> Iterator:
         "EMAIL_URL": f"filemail:///{mail_dir}",  # django-environ drops one leading slash
     }
     workers: list[WorkerProcess] = []
+    _purge_test_queue()
 
     def start() -> WorkerProcess:
         log_path = tmp_path / f"worker-{len(workers)}.log"

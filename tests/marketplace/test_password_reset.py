@@ -45,8 +45,7 @@ def test_a_forged_reset_link_is_refused_clearly(client, buyer):
 @pytest.mark.worker
 def test_reset_email_is_sent_by_a_real_worker_and_its_link_sets_a_new_password(client, live_worker, buyer):
     client.post(reverse("password_reset"), {"email": buyer.email})
-    live_worker.wait_for_log("marketplace.tasks.email_send")
-    live_worker.wait_for_log("succeeded")
+    live_worker.wait_for(live_worker.sent_emails)
 
     (email,) = live_worker.sent_emails()
     assert f"To: {buyer.email}" in email
