@@ -1,6 +1,9 @@
 """The creators' part of the API: /api/v1/assets/."""
 
-from django.core.exceptions import PermissionDenied
+import re
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from rest_framework import serializers, status
@@ -10,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import selectors, services
-from .models import CreatorProfile, MediaAsset
+from .models import CreatorProfile, MediaAsset, UploadSession
 
 
 def creator_of(user) -> CreatorProfile:  # type: ignore[no-untyped-def]
@@ -180,3 +183,103 @@ class AssetMetadataImportView(APIView):
             creator=creator, csv_bytes=upload.read(services.CSV_MAX_BYTES + 1)
         )
         return Response({"updated": updated})
+
+
+# --- Chunked uploads ---------------------------------------------------------------------------------------
+
+CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+
+
+class UploadSessionSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    offset = serializers.IntegerField(source="received", read_only=True)
+    chunk_size = serializers.SerializerMethodField()
+
+    class Meta:
+        model = UploadSession
+        fields = ("id", "file_name", "size", "offset", "chunk_size", "expires_at")
+        read_only_fields = fields
+
+    def get_chunk_size(self, session: UploadSession) -> int:
+        return settings.UPLOAD_CHUNK_BYTES
+
+
+class UploadSessionStartSerializer(serializers.Serializer):
+    file_name = serializers.CharField(max_length=1000)
+    size = serializers.IntegerField(min_value=1)
+
+
+class UploadSessionListView(APIView):
+    """Start a chunked upload: `{"file_name", "size"}`; then PUT the chunks and POST .../complete/."""
+
+    parser_classes = [JSONParser, FormParser]
+
+    def post(self, request: Request) -> Response:
+        creator = creator_of(request.user)
+        serializer = UploadSessionStartSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        session = services.upload_session_start(creator=creator, **serializer.validated_data)
+        return Response(UploadSessionSerializer(session).data, status=status.HTTP_201_CREATED)
+
+
+class UploadSessionDetailView(APIView):
+    """GET: where the upload stands (resume from `offset`). PUT: one chunk, with `Content-Range`. DELETE: abort."""
+
+    # The chunk is read straight from the request stream, never parsed or held whole in memory.
+    parser_classes: list = []
+
+    def _session(self, request: Request, public_id) -> UploadSession:  # type: ignore[no-untyped-def]
+        creator = creator_of(request.user)
+        return get_object_or_404(UploadSession.objects.filter(creator=creator), public_id=public_id)
+
+    def get(self, request: Request, public_id) -> Response:  # type: ignore[no-untyped-def]
+        return Response(UploadSessionSerializer(self._session(request, public_id)).data)
+
+    def put(self, request: Request, public_id) -> Response:  # type: ignore[no-untyped-def]
+        session = self._session(request, public_id)
+        match = CONTENT_RANGE.match(request.headers.get("Content-Range", ""))
+        if not match:
+            raise ValidationError(
+                {"range": "Send the chunk with a Content-Range header: bytes START-END/TOTAL."}
+            )
+        start, end, total = (int(group) for group in match.groups())
+        length = end - start + 1
+        try:
+            declared = int(request.headers.get("Content-Length", ""))
+        except ValueError:
+            declared = -1
+        if end < start or declared != length:
+            raise ValidationError({"range": "The Content-Range does not match the chunk's length."})
+        session = services.upload_session_append(
+            session=session, start=start, length=length, total=total, stream=request._request
+        )
+        return Response(UploadSessionSerializer(session).data)
+
+    def delete(self, request: Request, public_id) -> Response:  # type: ignore[no-untyped-def]
+        services.upload_session_abort(session=self._session(request, public_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UploadSessionCompleteView(APIView):
+    """Finish a chunked upload with the asset's title, caption, category and tags; answers the new asset."""
+
+    parser_classes = [JSONParser, FormParser]
+
+    def post(self, request: Request, public_id) -> Response:  # type: ignore[no-untyped-def]
+        creator = creator_of(request.user)
+        session = get_object_or_404(UploadSession.objects.filter(creator=creator), public_id=public_id)
+        serializer = AssetWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        asset = services.upload_session_complete(
+            session=session,
+            description=services.AssetDescription(
+                title=data.get("title", ""),
+                caption=data.get("caption", ""),
+                category=data.get("category", MediaAsset.Category.OTHER),
+                tags=tuple(data.get("tags", ())),
+            ),
+        )
+        return Response(
+            AssetSerializer(asset, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )

@@ -183,3 +183,30 @@ class DuplicateFlag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: asset {self.asset_id} ~ {self.other_id}"
+
+
+class UploadSession(models.Model):
+    """A large file arriving in chunks; a dropped connection resumes from `received`.
+
+    The bytes gather in a part file on the web servers' disk (settings.UPLOAD_CHUNK_DIR, shared between web
+    processes); completing the session checks the whole file like any upload and turns it into a MediaAsset.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    creator = models.ForeignKey(CreatorProfile, on_delete=models.CASCADE, related_name="upload_sessions")
+    file_name = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    received = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(received__gte=0, received__lte=models.F("size")),
+                name="upload_received_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.received}/{self.size} bytes)"

@@ -6,6 +6,7 @@ import logging
 import re
 import shutil
 import tempfile
+import time
 import unicodedata
 import uuid
 from collections.abc import Iterable
@@ -29,7 +30,7 @@ from .ingest.images import ImageIngest, ingest_image, probe_image
 from .ingest.limits import MediaLimits, MediaRejected, describe_size
 from .ingest.sniff import reject_embedded_markup, sniff_kind
 from .ingest.video import VideoIngest, ingest_video, probe_video
-from .models import CreatorProfile, DuplicateFlag, MediaAsset, PerceptualHash, Tag
+from .models import CreatorProfile, DuplicateFlag, MediaAsset, PerceptualHash, Tag, UploadSession
 
 logger = logging.getLogger(__name__)
 
@@ -143,33 +144,54 @@ def asset_upload(
 
     A refused file leaves nothing behind: no row and no stored object.
     """
-    if category not in MediaAsset.Category.values:
-        raise ValidationError({"category": "Choose one of the listed categories."})
-    tag_names = normalize_tags(tags)
-    original_name = display_file_name(upload.name or "")
     with tempfile.TemporaryDirectory(prefix="upload-") as workdir:
-        path = _local_copy(upload, Path(workdir))
-        try:
-            kind, mime, extension = _validate_media(path, upload.size or 0, media_limits())
-        except MediaRejected as refusal:
-            raise ValidationError({"file": str(refusal)}, code="invalid") from refusal
-        public_id = uuid.uuid4()
-        with path.open("rb") as stream:
-            stored_name = default_storage.save(
-                f"originals/{creator.pk}/{public_id.hex}.{extension}", File(stream)
-            )
+        return _asset_create_from_file(
+            creator=creator,
+            path=_local_copy(upload, Path(workdir)),
+            original_name=upload.name or "",
+            description=AssetDescription(title=title, caption=caption, category=category, tags=tuple(tags)),
+        )
+
+
+@dataclass(frozen=True)
+class AssetDescription:
+    """What a creator says about a file when sending it."""
+
+    title: str = ""
+    caption: str = ""
+    category: str = MediaAsset.Category.OTHER
+    tags: tuple[str, ...] = ()
+
+
+def _asset_create_from_file(
+    *, creator: CreatorProfile, path: Path, original_name: str, description: AssetDescription
+) -> MediaAsset:
+    if description.category not in MediaAsset.Category.values:
+        raise ValidationError({"category": "Choose one of the listed categories."})
+    tag_names = normalize_tags(description.tags)
+    original_name = display_file_name(original_name)
+    size = path.stat().st_size
+    try:
+        kind, mime, extension = _validate_media(path, size, media_limits())
+    except MediaRejected as refusal:
+        raise ValidationError({"file": str(refusal)}, code="invalid") from refusal
+    public_id = uuid.uuid4()
+    with path.open("rb") as stream:
+        stored_name = default_storage.save(
+            f"originals/{creator.pk}/{public_id.hex}.{extension}", File(stream)
+        )
     try:
         with transaction.atomic():
             asset = MediaAsset.objects.create(
                 public_id=public_id,
                 creator=creator,
                 kind=kind,
-                title=title.strip() or Path(original_name).stem[:200],
-                caption=caption.strip(),
-                category=category,
+                title=description.title.strip() or Path(original_name).stem[:200],
+                caption=description.caption.strip(),
+                category=description.category,
                 original=stored_name,
                 original_name=original_name,
-                original_bytes=upload.size or 0,
+                original_bytes=size,
                 mime_type=mime,
             )
             _set_tags(asset, tag_names)
@@ -619,3 +641,117 @@ def _csv_row_asset(
     if len(matches) > 1:
         return None, f"{len(matches)} of your files are named “{name}”; use the id column for these."
     return matches[0], ""
+
+
+# --- Chunked uploads ---------------------------------------------------------------------------------------
+
+MAX_CHUNK_BYTES = 64 * 1024 * 1024
+
+
+def _part_path(session: UploadSession) -> Path:
+    return Path(settings.UPLOAD_CHUNK_DIR) / f"{session.public_id.hex}.part"
+
+
+def upload_session_start(*, creator: CreatorProfile, file_name: str, size: int) -> UploadSession:
+    """Open a chunked upload of `size` bytes; the client then sends chunks in order and completes it."""
+    limits = media_limits()
+    most = max(limits.max_image_bytes, limits.max_video_bytes)
+    if size <= 0:
+        raise ValidationError({"size": "The file is empty."})
+    if size > most:
+        raise ValidationError(
+            {"size": f"This file is {describe_size(size)}; the most we accept is {describe_size(most)}."}
+        )
+    session = UploadSession.objects.create(
+        creator=creator,
+        file_name=display_file_name(file_name),
+        size=size,
+        expires_at=timezone.now() + timedelta(hours=settings.UPLOAD_SESSION_HOURS),
+    )
+    path = _part_path(session)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+    return session
+
+
+@transaction.atomic
+def upload_session_append(
+    *, session: UploadSession, start: int, length: int, total: int, stream: io.RawIOBase | Any
+) -> UploadSession:
+    """Write one chunk at `start`, which must be where the file stands; returns the session with its new offset.
+
+    The row lock makes chunks of one session land one at a time. A chunk written to disk whose transaction then
+    failed is simply overwritten by the resent chunk, since writing starts at the recorded offset.
+    """
+    session = UploadSession.objects.select_for_update().get(pk=session.pk)
+    if total != session.size:
+        raise ValidationError({"range": f"This upload is {session.size} bytes long, not {total}."})
+    if start != session.received:
+        raise ValidationError(
+            {"range": ValidationError(f"Send the bytes from offset {session.received}.", code="conflict")}
+        )
+    if length <= 0 or length > MAX_CHUNK_BYTES or start + length > session.size:
+        raise ValidationError({"range": f"A chunk holds 1 to {MAX_CHUNK_BYTES} bytes within the file."})
+    written = 0
+    with _part_path(session).open("r+b") as part:
+        part.seek(start)
+        while written < length:
+            piece = stream.read(min(1024 * 1024, length - written))
+            if not piece:
+                break
+            part.write(piece)
+            written += len(piece)
+        part.truncate()
+    if written != length:
+        raise ValidationError(
+            {"range": f"The chunk ended after {written} of its {length} bytes; send it again."}
+        )
+    session.received = start + length
+    session.save(update_fields=["received"])
+    return session
+
+
+def upload_session_complete(*, session: UploadSession, description: AssetDescription) -> MediaAsset:
+    """Turn a fully received upload into an asset, checked like any other; refused, it leaves nothing."""
+    with transaction.atomic():
+        session = UploadSession.objects.select_for_update().get(pk=session.pk)
+        if session.received != session.size:
+            raise ValidationError(
+                {
+                    "file": ValidationError(
+                        f"Only {session.received} of {session.size} bytes arrived.", code="conflict"
+                    )
+                }
+            )
+    try:
+        asset = _asset_create_from_file(
+            creator=session.creator,
+            path=_part_path(session),
+            original_name=session.file_name,
+            description=description,
+        )
+    except ValidationError as error:
+        if "file" in getattr(error, "error_dict", {}):
+            upload_session_abort(session=session)  # the file itself is refused: drop it
+        raise
+    upload_session_abort(session=session)
+    return asset
+
+
+def upload_session_abort(*, session: UploadSession) -> None:
+    UploadSession.objects.filter(pk=session.pk).delete()
+    _part_path(session).unlink(missing_ok=True)
+
+
+def upload_sessions_expire() -> int:
+    """Drop chunked uploads left unfinished past their expiry, and part files no session owns."""
+    expired = list(UploadSession.objects.filter(expires_at__lt=timezone.now()))
+    for session in expired:
+        upload_session_abort(session=session)
+    folder = Path(settings.UPLOAD_CHUNK_DIR)
+    if folder.exists():
+        live = {session_id.hex for session_id in UploadSession.objects.values_list("public_id", flat=True)}
+        for part in folder.glob("*.part"):
+            if part.stem not in live and part.stat().st_mtime < time.time() - 3600:
+                part.unlink(missing_ok=True)
+    return len(expired)

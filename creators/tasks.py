@@ -22,3 +22,8 @@ def asset_ingest(asset_id: int) -> None:
 @shared_task
 def assets_requeue_stalled() -> int:
     return services.assets_requeue_stalled()
+
+
+@shared_task
+def upload_sessions_expire() -> int:
+    return services.upload_sessions_expire()

@@ -17,4 +17,11 @@ urlpatterns = [
     path("api/v1/assets/bulk/", api.AssetBulkUpdateView.as_view(), name="api-assets-bulk"),
     path("api/v1/assets/import/", api.AssetMetadataImportView.as_view(), name="api-assets-import"),
     path("api/v1/assets/<uuid:public_id>/", api.AssetDetailView.as_view(), name="api-asset"),
+    path("api/v1/uploads/", api.UploadSessionListView.as_view(), name="api-uploads"),
+    path("api/v1/uploads/<uuid:public_id>/", api.UploadSessionDetailView.as_view(), name="api-upload"),
+    path(
+        "api/v1/uploads/<uuid:public_id>/complete/",
+        api.UploadSessionCompleteView.as_view(),
+        name="api-upload-complete",
+    ),
 ]

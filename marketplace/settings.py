@@ -195,6 +195,11 @@ MEDIA_MAX_VIDEO_BYTES = env.int("MEDIA_MAX_VIDEO_BYTES", default=4 * 1024 * 1024
 MEDIA_MAX_IMAGE_PIXELS = env.int("MEDIA_MAX_IMAGE_PIXELS", default=250_000_000)
 MEDIA_MAX_VIDEO_SECONDS = env.int("MEDIA_MAX_VIDEO_SECONDS", default=60 * 60)
 MEDIA_WATERMARK_TEXT = env.str("MEDIA_WATERMARK_TEXT", default="Datamarket preview")
+# Chunked uploads gather here until complete; several web processes must share this folder.
+UPLOAD_CHUNK_DIR = Path(env.str("UPLOAD_CHUNK_DIR", default=str(VAR_DIR / "uploads")))
+UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024
+# A chunked upload not finished within this many hours is dropped with its part file.
+UPLOAD_SESSION_HOURS = 24
 # Uploads larger than this are spooled to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default="") or None
@@ -228,6 +233,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "sessions-clear-expired": {"task": "marketplace.tasks.sessions_clear_expired", "schedule": 60 * 60 * 6},
     "assets-requeue-stalled": {"task": "creators.tasks.assets_requeue_stalled", "schedule": 60 * 5},
+    "upload-sessions-expire": {"task": "creators.tasks.upload_sessions_expire", "schedule": 60 * 60},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
