@@ -4,6 +4,7 @@ from collections.abc import Callable
 from functools import wraps
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -65,7 +66,11 @@ def media_card(request: HttpRequest, creator: CreatorProfile, public_id: UUID) -
 
 @creator_required
 def media_upload(request: HttpRequest, creator: CreatorProfile) -> HttpResponse:
-    return render(request, "creators/media_upload.html", {"categories": MediaAsset.Category.choices})
+    context = {
+        "categories": MediaAsset.Category.choices,
+        "chunked_above": settings.UPLOAD_CHUNKED_ABOVE_BYTES,
+    }
+    return render(request, "creators/media_upload.html", context)
 
 
 @creator_required

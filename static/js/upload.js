@@ -2,6 +2,7 @@
 (function () {
   "use strict";
   const PARALLEL = 2;
+  const MAX_RETRIES = 8;
 
   function formatBytes(bytes) {
     if (bytes < 1024 * 1024) return Math.max(1, Math.round(bytes / 1024)) + " KB";
@@ -17,6 +18,25 @@
     if (xhr.status === 413) return "This file is larger than the server accepts.";
     return xhr.status ? "The server refused this file (" + xhr.status + ")." : "The connection was lost; try again.";
   }
+
+  // One HTTP request as a promise of {status, json}; status 0 means the connection failed.
+  function send(method, url, body, headers, onProgress) {
+    return new Promise(function (resolve) {
+      const xhr = new XMLHttpRequest();
+      xhr.open(method, url);
+      Object.entries(headers || {}).forEach(([name, value]) => xhr.setRequestHeader(name, value));
+      if (onProgress) xhr.upload.onprogress = (event) => event.lengthComputable && onProgress(event.loaded);
+      xhr.onload = function () {
+        let json = null;
+        try { json = JSON.parse(xhr.responseText); } catch (ignored) { /* an empty or HTML body */ }
+        resolve({ status: xhr.status, json: json, xhr: xhr });
+      };
+      xhr.onerror = () => resolve({ status: 0, json: null, xhr: xhr });
+      xhr.send(body);
+    });
+  }
+
+  function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
 
   document.addEventListener("DOMContentLoaded", function () {
     const form = document.getElementById("upload-form");
@@ -77,33 +97,77 @@
       next();
     }
 
-    function upload(item) {
+    const chunkedAbove = Number(form.dataset.chunkedAbove);
+    const jsonHeaders = { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" };
+
+    function description() {
+      return { category: form.elements.category.value, tags: form.elements.tags.value };
+    }
+
+    // Large files go in chunks; after a dropped connection the upload asks the server where it stands and
+    // goes on from there, backing off up to half a minute between tries.
+    async function uploadInChunks(item) {
+      running += 1;
+      item.status.textContent = "Uploading…";
+      const size = item.file.size;
+      const started = await send("POST", form.dataset.uploadsEndpoint, JSON.stringify({ file_name: item.file.name, size: size }), jsonHeaders);
+      if (started.status !== 201) return finish(item, false, errorMessage(started.xhr));
+      const session = started.json;
+      const sessionUrl = form.dataset.uploadsEndpoint + session.id + "/";
+      let offset = session.offset;
+      let failures = 0;
+      while (offset < size) {
+        const end = Math.min(offset + session.chunk_size, size);
+        const chunkStart = offset;
+        const sent = await send("PUT", sessionUrl, item.file.slice(offset, end), {
+          "Content-Range": "bytes " + offset + "-" + (end - 1) + "/" + size,
+          "Content-Type": "application/octet-stream",
+          "X-CSRFToken": csrf,
+        }, function (loaded) {
+          item.loaded = chunkStart + loaded;
+          item.bar.value = Math.round((item.loaded / size) * 100);
+          updateOverall();
+        });
+        if (sent.status === 200) {
+          offset = sent.json.offset;
+          failures = 0;
+          item.status.textContent = "Uploading…";
+          continue;
+        }
+        if (sent.status !== 0 && sent.status !== 409 && sent.status < 500) return finish(item, false, errorMessage(sent.xhr));
+        failures += 1;
+        if (failures > MAX_RETRIES) return finish(item, false, "The connection keeps dropping; try again later.");
+        const wait = Math.min(30, 2 ** (failures - 1));
+        item.status.textContent = "Connection lost; resuming in " + wait + " s…";
+        await sleep(wait * 1000);
+        const where = await send("GET", sessionUrl, null, { "Accept": "application/json" });
+        if (where.status === 200) offset = where.json.offset;
+      }
+      item.status.textContent = "Checking the file…";
+      const done = await send("POST", sessionUrl + "complete/", JSON.stringify(description()), jsonHeaders);
+      if (done.status !== 201) return finish(item, false, errorMessage(done.xhr));
+      finish(item, true, "Uploaded; processing in the background.", form.dataset.mediaUrl + done.json.id + "/");
+    }
+
+    async function upload(item) {
+      if (item.file.size > chunkedAbove) return uploadInChunks(item);
       running += 1;
       const data = new FormData();
       data.append("file", item.file);
-      data.append("category", form.elements.category.value);
-      if (form.elements.tags.value.trim()) data.append("tags", form.elements.tags.value);
-      const xhr = new XMLHttpRequest();
-      xhr.open("POST", form.dataset.endpoint);
-      xhr.setRequestHeader("X-CSRFToken", csrf);
-      xhr.setRequestHeader("Accept", "application/json");
+      const fields = description();
+      data.append("category", fields.category);
+      if (fields.tags.trim()) data.append("tags", fields.tags);
       item.status.textContent = "Uploading…";
-      xhr.upload.onprogress = function (event) {
-        if (!event.lengthComputable) return;
-        item.loaded = event.loaded * (item.file.size / event.total);
-        item.bar.value = Math.round((event.loaded / event.total) * 100);
+      const sent = await send("POST", form.dataset.endpoint, data, { "X-CSRFToken": csrf, "Accept": "application/json" }, function (loaded) {
+        item.loaded = Math.min(loaded, item.file.size);
+        item.bar.value = Math.round((item.loaded / item.file.size) * 100);
         updateOverall();
-      };
-      xhr.onload = function () {
-        if (xhr.status === 201) {
-          const asset = JSON.parse(xhr.responseText);
-          finish(item, true, "Uploaded; processing in the background.", form.dataset.mediaUrl + asset.id + "/");
-        } else {
-          finish(item, false, errorMessage(xhr));
-        }
-      };
-      xhr.onerror = function () { finish(item, false, errorMessage(xhr)); };
-      xhr.send(data);
+      });
+      if (sent.status === 201) {
+        finish(item, true, "Uploaded; processing in the background.", form.dataset.mediaUrl + sent.json.id + "/");
+      } else {
+        finish(item, false, errorMessage(sent.xhr));
+      }
     }
 
     function next() {

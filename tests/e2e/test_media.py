@@ -52,3 +52,36 @@ def test_a_creator_uploads_photos_and_a_video_and_sees_them_processed(
     expect(page.get_by_role("status")).to_contain_text("Saved")
     screenshot(page, "03-detail")
     assert MediaAsset.objects.filter(caption="A night street in the rain.").count() == 1
+
+
+def test_a_large_video_uploads_in_chunks_and_resumes_after_a_dropped_connection(
+    page, screenshot, start_worker, creator, password, tmp_path, settings
+):
+    settings.UPLOAD_CHUNKED_ABOVE_BYTES = 20_000
+    settings.UPLOAD_CHUNK_BYTES = 16_384
+    video = tmp_path / "long-take.mp4"
+    content = encode_video(video, container="mp4", codec="mpeg4", seconds=6, size=(320, 240))
+    assert len(content) > 3 * settings.UPLOAD_CHUNK_BYTES
+    dropped = []
+
+    def drop_the_second_chunk_once(route):
+        second_chunk = "bytes 16384-" in (route.request.headers.get("content-range") or "")
+        if route.request.method == "PUT" and second_chunk and not dropped:
+            dropped.append(route.request.url)
+            return route.abort("connectionreset")
+        return route.continue_()
+
+    start_worker()
+    _log_in(page, creator, password)
+    page.route("**/api/v1/uploads/**", drop_the_second_chunk_once)
+    page.goto("/creator/media/upload/")
+    page.set_input_files("#files", str(video))
+
+    expect(page.locator(".upload-status")).to_contain_text("Connection lost; resuming", timeout=10_000)
+    screenshot(page, "01-resuming")
+    expect(page.locator(".upload-ok")).to_have_count(1, timeout=30_000)
+    screenshot(page, "02-uploaded")
+
+    assert dropped, "the test did drop a chunk"
+    asset = MediaAsset.objects.get()
+    assert (asset.kind, asset.original_bytes) == ("video", len(content))
