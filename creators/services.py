@@ -303,7 +303,14 @@ def asset_ingest(*, asset_id: int) -> None:
                     )
                 )
             else:
-                found = _video_findings(ingest_video(source, derivatives_dir, limits=media_limits()))
+                found = _video_findings(
+                    ingest_video(
+                        source,
+                        derivatives_dir,
+                        limits=media_limits(),
+                        watermark_text=settings.MEDIA_WATERMARK_TEXT,
+                    )
+                )
         except MediaRejected as refusal:
             _ingest_reject(asset_id, str(refusal))
             return

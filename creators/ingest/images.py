@@ -259,7 +259,7 @@ def ingest_image(
             _fit(rgb, THUMBNAIL_LONG_SIDE), derivatives_dir / f"{digest}-thumbnail.jpg"
         )
         preview = _fit(rgb, PREVIEW_LONG_SIDE)
-        mark, mark_mask = _watermark(preview.size, watermark_text)
+        mark, mark_mask = watermark_layer(preview.size, watermark_text)
         preview_derivative = _save_derivative(
             Image.composite(mark, preview, mark_mask), derivatives_dir / f"{digest}-preview.jpg"
         )
@@ -852,10 +852,13 @@ def _fit(rgb: np.ndarray, long_side: int) -> Image.Image:
 
 
 @functools.lru_cache(maxsize=16)
-def _watermark(size: tuple[int, int], text: str) -> tuple[Image.Image, Image.Image]:
+def watermark_layer(size: tuple[int, int], text: str) -> tuple[Image.Image, Image.Image]:
     """The mark for a preview of this size: the text repeated along staggered diagonal rows, as an RGB layer
-    and the mask that lays it over the picture."""
+    and the mask that lays it over the picture (`Image.composite(mark, picture, mask)`). Video previews use
+    it too. An empty text gives an empty mask."""
     width, height = size
+    if not text.strip():
+        return Image.new("RGB", size), Image.new("L", size)
     font = ImageFont.load_default(size=max(10, max(size) // 22))
     # A square as wide as the diagonal still covers the whole frame once rotated.
     side = math.isqrt(width * width + height * height) + 1

@@ -26,6 +26,7 @@ from av.video.stream import VideoStream
 from PIL import Image
 
 from .hashing import phash, sha256_file
+from .images import watermark_layer
 from .limits import VIDEO_FORMATS, MediaLimits, MediaRejected, describe_size
 
 ContainerName = Literal["mp4", "mov", "webm"]
@@ -138,8 +139,11 @@ def probe_video(path: Path, limits: MediaLimits) -> VideoProbe:
         return opened.probe
 
 
-def ingest_video(path: Path, derivatives_dir: Path, *, limits: MediaLimits) -> VideoIngest:
-    """Probe, read metadata, hash keyframes, score motion, and write a poster JPEG and a preview MP4.
+def ingest_video(
+    path: Path, derivatives_dir: Path, *, limits: MediaLimits, watermark_text: str = "Datamarket preview"
+) -> VideoIngest:
+    """Probe, read metadata, hash keyframes, score motion, and write a poster JPEG and a preview MP4, both
+    watermarked like photo previews.
 
     The derivatives get generated names inside derivatives_dir; if the video is refused, none is left there.
     """
@@ -158,10 +162,15 @@ def ingest_video(path: Path, derivatives_dir: Path, *, limits: MediaLimits) -> V
                 fps, frame_count, bitrate = _fps(stream), stream.frames or None, container.bit_rate
             poster_path = derivatives_dir / f"{uuid.uuid4().hex}.jpg"
             written.append(poster_path)
-            poster_image.save(poster_path, "JPEG", quality=POSTER_QUALITY, optimize=True)
+            mark, mask = watermark_layer(poster_image.size, watermark_text)
+            Image.composite(mark, poster_image, mask).save(
+                poster_path, "JPEG", quality=POSTER_QUALITY, optimize=True
+            )
             preview_path = derivatives_dir / f"{uuid.uuid4().hex}.mp4"
             written.append(preview_path)
-            preview_size = _write_preview(container, stream, probe, opened.rotation, preview_path)
+            preview_size = _write_preview(
+                container, stream, probe, opened.rotation, preview_path, watermark_text
+            )
             return VideoIngest(
                 sha256=sha256,
                 container=probe.container,
@@ -564,7 +573,12 @@ def _even(value: float) -> int:
 
 
 def _write_preview(
-    container: InputContainer, stream: VideoStream, probe: VideoProbe, rotation: int, path: Path
+    container: InputContainer,
+    stream: VideoStream,
+    probe: VideoProbe,
+    rotation: int,
+    path: Path,
+    watermark_text: str,
 ) -> tuple[int, int]:
     """A silent H.264 MP4 of the first seconds, small and slow enough to stream, carrying no metadata.
 
@@ -575,6 +589,9 @@ def _write_preview(
     display = (_even(probe.width * scale), _even(probe.height * scale))
     stored = _stored_size(display, rotation)
     encoder: Literal["libx264", "mpeg4"] = "libx264" if "libx264" in av.codecs_available else "mpeg4"
+    mark_image, mask_image = watermark_layer(display, watermark_text)
+    mark = np.asarray(mark_image, dtype=np.float32)
+    opacity = np.asarray(mask_image, dtype=np.float32)[..., None] / 255
     # bitexact keeps FFmpeg from writing its own version tag into the file.
     with av.open(
         str(path), "w", format="mp4", container_options={"movflags": "+faststart", "fflags": "+bitexact"}
@@ -596,15 +613,13 @@ def _write_preview(
             if index <= last_index:
                 continue
             last_index = index
-            small = frame.reformat(
-                width=stored[0],
-                height=stored[1],
-                format="rgb24" if rotation else "yuv420p",
-                interpolation="AREA",
-            )
+            pixels = frame.reformat(
+                width=stored[0], height=stored[1], format="rgb24", interpolation="AREA"
+            ).to_ndarray()
             if rotation:
-                pixels = np.rot90(small.to_ndarray(), k=-rotation // 90).astype(np.uint8)
-                small = VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
+                pixels = np.rot90(pixels, k=-rotation // 90)
+            marked = pixels * (1 - opacity) + mark * opacity
+            small = VideoFrame.from_ndarray(np.ascontiguousarray(marked, dtype=np.uint8), format="rgb24")
             small.pts, small.time_base = index, Fraction(1, PREVIEW_FPS)
             out.mux(video.encode(small))
         out.mux(video.encode(None))

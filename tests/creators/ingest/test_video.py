@@ -114,8 +114,9 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def ingested(clips: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, VideoIngest]:
+    """Every clip ingested without a watermark, so the tests can compare derivative pixels with the source."""
     out = tmp_path_factory.mktemp("derivatives")
-    return {name: ingest_video(path, out, limits=LIMITS) for name, path in clips.items()}
+    return {name: ingest_video(path, out, limits=LIMITS, watermark_text="") for name, path in clips.items()}
 
 
 # --- Probe: what is accepted --------------------------------------------------------------------------------
@@ -457,3 +458,18 @@ def test_damaged_copies_are_read_or_refused_never_crash(clips: dict[str, Path], 
         path.write_bytes(bytes(damaged))
         with contextlib.suppress(MediaRejected):
             ingest_video(path, tmp_path, limits=LIMITS)
+
+
+def test_the_poster_and_the_preview_carry_the_watermark(clips: dict[str, Path], tmp_path: Path):
+    plain = ingest_video(clips["mp4"], tmp_path, limits=LIMITS, watermark_text="")
+    marked = ingest_video(clips["mp4"], tmp_path, limits=LIMITS, watermark_text="Datamarket preview")
+
+    with Image.open(plain.poster.path) as clean, Image.open(marked.poster.path) as stamped:
+        poster_change = np.abs(np.asarray(stamped, dtype=np.float32) - np.asarray(clean, dtype=np.float32))
+    with av.open(plain.preview_clip.path) as clean_clip, av.open(marked.preview_clip.path) as stamped_clip:
+        clean_frame = next(clean_clip.decode(video=0)).to_ndarray(format="rgb24").astype(np.float32)
+        stamped_frame = next(stamped_clip.decode(video=0)).to_ndarray(format="rgb24").astype(np.float32)
+
+    # The mark covers a good share of the frame, in light diagonal rows.
+    assert (poster_change.max(axis=-1) > 20).mean() > 0.05
+    assert (np.abs(stamped_frame - clean_frame).max(axis=-1) > 20).mean() > 0.05
