@@ -31,7 +31,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/mypy marketplace datasets licensing creators
+	$(BIN)/mypy marketplace datasets licensing creators bench
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 test: lint

@@ -2,7 +2,9 @@
 same work (the same token lookup, the same JSON answer) through the same WSGI handler and middleware.
 """
 
+from collections.abc import Callable
 from io import BytesIO
+from typing import Any
 
 from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, JsonResponse
@@ -52,7 +54,12 @@ def run() -> list[Result]:
     def get(path: str):
         def request() -> None:
             status: list[str] = []
-            b"".join(handler(_environ(path, f"Token {key}"), lambda s, h: status.append(s)))
+
+            def start_response(line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable:
+                status.append(line)
+                return lambda data: None
+
+            b"".join(handler(_environ(path, f"Token {key}"), start_response))
             assert status[0].startswith("200"), status
 
         return request

@@ -34,7 +34,7 @@ def run() -> list[Result]:
         megabytes = sum(path.stat().st_size for path in paths) / len(paths) / 1_000_000
         derivatives = Path(scratch) / "derivatives"
         limits = MediaLimits()
-        detector = cv2.CascadeClassifier(cv2.data.haarcascades + images.FACE_CASCADE)
+        detector = cv2.CascadeClassifier(cv2.data.haarcascades + images.FACE_CASCADE)  # type: ignore[attr-defined]
 
         def ours() -> None:
             for path in paths:
@@ -124,7 +124,7 @@ def _naive_ingest(path: Path, derivatives: Path, detector: cv2.CascadeClassifier
     thumbnail = picture.resize(_fitted(picture.size, images.THUMBNAIL_LONG_SIDE), Image.Resampling.LANCZOS)
     thumbnail.save(derivatives / f"naive-{digest}-thumbnail.jpg", quality=images.DERIVATIVE_JPEG_QUALITY)
     preview = picture.resize(_fitted(picture.size, images.PREVIEW_LONG_SIDE), Image.Resampling.LANCZOS)
-    mark, mark_mask = images._watermark(preview.size, "Datamarket preview")
+    mark, mark_mask = images.watermark_layer(preview.size, "Datamarket preview")
     Image.composite(mark, preview, mark_mask).save(
         derivatives / f"naive-{digest}-preview.jpg", quality=images.DERIVATIVE_JPEG_QUALITY
     )
