@@ -207,10 +207,14 @@ class UploadSessionSerializer(serializers.ModelSerializer):
 class UploadSessionStartSerializer(serializers.Serializer):
     file_name = serializers.CharField(max_length=1000)
     size = serializers.IntegerField(min_value=1)
+    # With object storage, `direct` gives a presigned POST to send the whole file straight to the bucket.
+    direct = serializers.BooleanField(default=False)
+    content_type = serializers.CharField(max_length=40, required=False, default="")
 
 
 class UploadSessionListView(APIView):
-    """Start a chunked upload: `{"file_name", "size"}`; then PUT the chunks and POST .../complete/."""
+    """Start an upload: `{"file_name", "size"}`, then PUT the chunks and POST .../complete/; or, with
+    `"direct": true` and the file's `content_type`, post the file to the returned `s3` form, then complete."""
 
     parser_classes = [JSONParser, FormParser]
 
@@ -219,7 +223,10 @@ class UploadSessionListView(APIView):
         serializer = UploadSessionStartSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         session = services.upload_session_start(creator=creator, **serializer.validated_data)
-        return Response(UploadSessionSerializer(session).data, status=status.HTTP_201_CREATED)
+        body = dict(UploadSessionSerializer(session).data)
+        if session.direct_key:
+            body["s3"] = services.upload_session_presigned_post(session=session)
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class UploadSessionDetailView(APIView):

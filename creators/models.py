@@ -189,7 +189,8 @@ class UploadSession(models.Model):
     """A large file arriving in chunks; a dropped connection resumes from `received`.
 
     The bytes gather in a part file on the web servers' disk (settings.UPLOAD_CHUNK_DIR, shared between web
-    processes); completing the session checks the whole file like any upload and turns it into a MediaAsset.
+    processes), or, for a direct upload, the browser posts the file straight to object storage under
+    `direct_key`. Completing the session checks the whole file like any upload and turns it into a MediaAsset.
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -197,6 +198,9 @@ class UploadSession(models.Model):
     file_name = models.CharField(max_length=255)
     size = models.BigIntegerField()
     received = models.BigIntegerField(default=0)
+    # Direct uploads only: where the presigned POST puts the file, and the content type its policy pins.
+    direct_key = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
 

@@ -18,16 +18,17 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.core.files.storage import default_storage
+from django.core.files.storage import default_storage, storages
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from storages.backends.s3 import S3Storage
 
 from . import selectors
 from .ingest.hashing import phash_to_signed
 from .ingest.images import ImageIngest, ingest_image, probe_image
-from .ingest.limits import MediaLimits, MediaRejected, describe_size
+from .ingest.limits import IMAGE_FORMATS, VIDEO_FORMATS, MediaLimits, MediaRejected, describe_size
 from .ingest.sniff import reject_embedded_markup, sniff_kind
 from .ingest.video import VideoIngest, ingest_video, probe_video
 from .models import CreatorProfile, DuplicateFlag, MediaAsset, PerceptualHash, Tag, UploadSession
@@ -653,14 +654,30 @@ def _csv_row_asset(
 # --- Chunked uploads ---------------------------------------------------------------------------------------
 
 MAX_CHUNK_BYTES = 64 * 1024 * 1024
+# Direct uploads land under this prefix, outside originals/, until the server has checked them.
+DIRECT_UPLOAD_PREFIX = "incoming/"
+DIRECT_UPLOAD_SECONDS = 60 * 60
+DIRECT_UPLOAD_TYPES = {*IMAGE_FORMATS.values(), "image/heif", *VIDEO_FORMATS.values()}
 
 
 def _part_path(session: UploadSession) -> Path:
     return Path(settings.UPLOAD_CHUNK_DIR) / f"{session.public_id.hex}.part"
 
 
-def upload_session_start(*, creator: CreatorProfile, file_name: str, size: int) -> UploadSession:
-    """Open a chunked upload of `size` bytes; the client then sends chunks in order and completes it."""
+def _object_storage() -> S3Storage | None:
+    """The default storage when it is S3 (or S3-compatible), which direct uploads need."""
+    storage = storages["default"]
+    return storage if isinstance(storage, S3Storage) else None
+
+
+def direct_uploads_available() -> bool:
+    return _object_storage() is not None
+
+
+def upload_session_start(
+    *, creator: CreatorProfile, file_name: str, size: int, direct: bool = False, content_type: str = ""
+) -> UploadSession:
+    """Open an upload of `size` bytes: sent in chunks to us, or (`direct`) posted straight to object storage."""
     limits = media_limits()
     most = max(limits.max_image_bytes, limits.max_video_bytes)
     if size <= 0:
@@ -669,16 +686,47 @@ def upload_session_start(*, creator: CreatorProfile, file_name: str, size: int) 
         raise ValidationError(
             {"size": f"This file is {describe_size(size)}; the most we accept is {describe_size(most)}."}
         )
-    session = UploadSession.objects.create(
+    if direct and _object_storage() is None:
+        raise ValidationError(
+            {"direct": "This site stores files on its own disk: send the file in chunks instead."}
+        )
+    if direct and content_type not in DIRECT_UPLOAD_TYPES:
+        raise ValidationError(
+            {"content_type": f"Direct uploads take {', '.join(sorted(DIRECT_UPLOAD_TYPES))}."}
+        )
+    session = UploadSession(
         creator=creator,
         file_name=display_file_name(file_name),
         size=size,
+        content_type=content_type if direct else "",
         expires_at=timezone.now() + timedelta(hours=settings.UPLOAD_SESSION_HOURS),
     )
-    path = _part_path(session)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch()
+    if direct:
+        session.direct_key = f"{DIRECT_UPLOAD_PREFIX}{creator.pk}/{session.public_id.hex}"
+    session.save()
+    if not direct:
+        path = _part_path(session)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
     return session
+
+
+def upload_session_presigned_post(*, session: UploadSession) -> dict[str, Any]:
+    """The form a browser posts a direct upload with: S3 accepts only this key, this exact size and type."""
+    storage = _object_storage()
+    if storage is None or not session.direct_key:
+        raise ValidationError("This upload does not go straight to object storage.", code="conflict")
+    return storage.connection.meta.client.generate_presigned_post(
+        Bucket=storage.bucket_name,
+        Key=session.direct_key,
+        Fields={"Content-Type": session.content_type},
+        Conditions=[
+            ["content-length-range", session.size, session.size],
+            ["starts-with", "$key", f"{DIRECT_UPLOAD_PREFIX}{session.creator_id}/"],
+            {"Content-Type": session.content_type},
+        ],
+        ExpiresIn=DIRECT_UPLOAD_SECONDS,
+    )
 
 
 @transaction.atomic
@@ -720,34 +768,47 @@ def upload_session_append(
 
 def upload_session_complete(*, session: UploadSession, description: AssetDescription) -> MediaAsset:
     """Turn a fully received upload into an asset, checked like any other; refused, it leaves nothing."""
-    with transaction.atomic():
-        session = UploadSession.objects.select_for_update().get(pk=session.pk)
-        if session.received != session.size:
+    with tempfile.TemporaryDirectory(prefix="upload-") as workdir:
+        path = _fetch_direct_upload(session, Path(workdir)) if session.direct_key else _part_path(session)
+        arrived = path.stat().st_size
+        if arrived != session.size:
             raise ValidationError(
-                {
-                    "file": ValidationError(
-                        f"Only {session.received} of {session.size} bytes arrived.", code="conflict"
-                    )
-                }
+                {"file": ValidationError(f"Only {arrived} of {session.size} bytes arrived.", code="conflict")}
             )
-    try:
-        asset = _asset_create_from_file(
-            creator=session.creator,
-            path=_part_path(session),
-            original_name=session.file_name,
-            description=description,
-        )
-    except ValidationError as error:
-        if "file" in getattr(error, "error_dict", {}):
-            upload_session_abort(session=session)  # the file itself is refused: drop it
-        raise
+        try:
+            asset = _asset_create_from_file(
+                creator=session.creator, path=path, original_name=session.file_name, description=description
+            )
+        except ValidationError as error:
+            if "file" in getattr(error, "error_dict", {}):
+                upload_session_abort(session=session)  # the file itself is refused: drop it
+            raise
     upload_session_abort(session=session)
     return asset
 
 
+def _fetch_direct_upload(session: UploadSession, workdir: Path) -> Path:
+    """A local copy of what the browser posted to object storage, to be checked like any upload.
+
+    Every byte must be read to check the file anyway; the checked file is then stored under originals/ and
+    the incoming object removed, so nothing unchecked ever sits where originals live.
+    """
+    path = workdir / "direct"
+    if not default_storage.exists(session.direct_key):
+        raise ValidationError(
+            {"file": ValidationError("The file has not arrived in storage yet.", code="conflict")}
+        )
+    with default_storage.open(session.direct_key, "rb") as stored, path.open("wb") as local:
+        shutil.copyfileobj(stored, local, length=1024 * 1024)
+    return path
+
+
 def upload_session_abort(*, session: UploadSession) -> None:
     UploadSession.objects.filter(pk=session.pk).delete()
-    _part_path(session).unlink(missing_ok=True)
+    if session.direct_key:
+        default_storage.delete(session.direct_key)
+    else:
+        _part_path(session).unlink(missing_ok=True)
 
 
 def upload_sessions_expire() -> int:

@@ -69,6 +69,10 @@ def media_upload(request: HttpRequest, creator: CreatorProfile) -> HttpResponse:
     context = {
         "categories": MediaAsset.Category.choices,
         "chunked_above": settings.UPLOAD_CHUNKED_ABOVE_BYTES,
+        # Empty without object storage: then large files go to the site in chunks.
+        "direct_types": " ".join(sorted(services.DIRECT_UPLOAD_TYPES))
+        if services.direct_uploads_available()
+        else "",
     }
     return render(request, "creators/media_upload.html", context)
 

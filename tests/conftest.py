@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -60,6 +61,78 @@ def media_root(settings, tmp_path) -> Path:
         },
     }
     return root
+
+
+S3_BUCKET = "marketplace-test"
+S3_CREDENTIALS = {"access_key": "testing", "secret_key": "testing", "region_name": "us-east-1"}
+
+
+@dataclass
+class S3Bucket:
+    endpoint: str
+    client: Any
+    name: str = S3_BUCKET
+
+    def object_keys(self) -> list[str]:
+        return sorted(
+            item["Key"] for item in self.client.list_objects_v2(Bucket=self.name).get("Contents", [])
+        )
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on loopback: a real HTTP endpoint that boto3 and browsers talk to."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint, settings) -> Iterator[S3Bucket]:
+    """A fresh bucket on the S3 server, made the default storage (as S3_BUCKET does in production)."""
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        aws_access_key_id=S3_CREDENTIALS["access_key"],
+        aws_secret_access_key=S3_CREDENTIALS["secret_key"],
+        region_name=S3_CREDENTIALS["region_name"],
+    )
+    client.create_bucket(Bucket=S3_BUCKET)
+    # Browsers post direct uploads to the bucket from the site's origin.
+    client.put_bucket_cors(
+        Bucket=S3_BUCKET,
+        CORSConfiguration={
+            "CORSRules": [
+                {"AllowedOrigins": ["*"], "AllowedMethods": ["POST", "GET"], "AllowedHeaders": ["*"]}
+            ]
+        },
+    )
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": S3_BUCKET,
+                "endpoint_url": s3_endpoint,
+                **S3_CREDENTIALS,
+                "default_acl": None,
+                "file_overwrite": False,
+                "querystring_expire": 15 * 60,
+                "signature_version": "s3v4",
+            },
+        },
+    }
+    bucket = S3Bucket(endpoint=s3_endpoint, client=client)
+    yield bucket
+    for key in bucket.object_keys():
+        client.delete_object(Bucket=S3_BUCKET, Key=key)
+    client.delete_bucket(Bucket=S3_BUCKET)
 
 
 @pytest.fixture

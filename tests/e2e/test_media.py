@@ -85,3 +85,23 @@ def test_a_large_video_uploads_in_chunks_and_resumes_after_a_dropped_connection(
     assert dropped, "the test did drop a chunk"
     asset = MediaAsset.objects.get()
     assert (asset.kind, asset.original_bytes) == ("video", len(content))
+
+
+def test_with_object_storage_a_large_photo_goes_straight_to_the_bucket(
+    page, screenshot, creator, password, s3_bucket, settings
+):
+    settings.UPLOAD_CHUNKED_ABOVE_BYTES = 1_000
+    photo = CORPUS / "jpg" / "Reconyx_HC500_Hyperfire.jpg"
+    _log_in(page, creator, password)
+    posted_to = []
+    page.on("request", lambda request: posted_to.append(f"{request.method} {request.url}"))
+
+    page.goto("/creator/media/upload/")
+    page.set_input_files("#files", str(photo))
+
+    expect(page.locator(".upload-ok")).to_have_count(1, timeout=30_000)
+    screenshot(page, "direct-uploaded")
+    assert any(entry.startswith(f"POST {s3_bucket.endpoint}") for entry in posted_to), "\n".join(posted_to)
+    asset = MediaAsset.objects.get()
+    assert asset.original_bytes == photo.stat().st_size
+    assert s3_bucket.object_keys() == [asset.original.name]
