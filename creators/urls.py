@@ -7,6 +7,7 @@ app_name = "creators"
 urlpatterns = [
     path("creator/media/", views.media_list, name="media-list"),
     path("creator/media/upload/", views.media_upload, name="media-upload"),
+    path("creator/media/counts/", views.media_counts, name="media-counts"),
     path("creator/media/bulk/", views.media_bulk_edit, name="media-bulk-edit"),
     path("creator/media/import/", views.media_import_csv, name="media-import"),
     path("creator/media/<uuid:public_id>/", views.media_detail, name="media-detail"),

@@ -65,6 +65,13 @@ def media_card(request: HttpRequest, creator: CreatorProfile, public_id: UUID) -
 
 
 @creator_required
+def media_counts(request: HttpRequest, creator: CreatorProfile) -> HttpResponse:
+    """The grid's status counts, which poll themselves while anything is still being ingested."""
+    counts = selectors.asset_status_counts(creator=creator)
+    return render(request, "creators/includes/status_counts.html", {"counts": counts})
+
+
+@creator_required
 def media_upload(request: HttpRequest, creator: CreatorProfile) -> HttpResponse:
     context = {
         "categories": MediaAsset.Category.choices,

@@ -234,3 +234,15 @@ def test_buyers_have_no_media_pages(client, buyer):
 
     assert client.get(reverse("creators:media-list")).status_code == 403
     assert client.get(reverse("creators:media-upload")).status_code == 403
+
+
+def test_the_status_counts_poll_only_while_something_is_being_ingested(client, creator, media_root):
+    waiting = _asset(creator, "waiting.png", ingest=False)
+    client.force_login(creator)
+
+    while_waiting = client.get(reverse("creators:media-counts")).content.decode()
+    services.asset_ingest(asset_id=waiting.pk)
+    when_done = client.get(reverse("creators:media-counts")).content.decode()
+
+    assert "1 uploaded" in while_waiting and "every 3s" in while_waiting
+    assert "1 ready" in when_done and "every 3s" not in when_done
