@@ -33,24 +33,15 @@ def _upload(creator, photos: list[bytes]) -> list[int]:
     ]
 
 
-def _wait_until(condition, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError("timed out")
-
-
 def _unfinished(ids: list[int]) -> int:
     return MediaAsset.objects.filter(pk__in=ids).exclude(status__in=["ready", "rejected"]).count()
 
 
 def test_uploaded_photos_are_ingested_by_a_real_worker(start_worker, creator):
     ids = _upload(creator, _photos(3, size=(800, 600)))
-    start_worker()
+    worker = start_worker()
 
-    _wait_until(lambda: _unfinished(ids) == 0)
+    worker.wait_for(lambda: _unfinished(ids) == 0, timeout=90)
 
     assert set(MediaAsset.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"ready"}
 
@@ -65,8 +56,8 @@ def test_killing_the_worker_mid_ingest_leaves_every_asset_ready_or_rejected(star
         worker.kill()
         services.assets_requeue_stalled(stalled_after=timedelta(0))
 
-    start_worker()
-    _wait_until(lambda: _unfinished(ids) == 0)
+    survivor = start_worker()
+    survivor.wait_for(lambda: _unfinished(ids) == 0, timeout=90)
 
     statuses = list(MediaAsset.objects.filter(pk__in=ids).values_list("status", flat=True))
     assert set(statuses) <= {"ready", "rejected"}
