@@ -180,7 +180,9 @@ def asset_file(request: HttpRequest, public_id: UUID, variant: str) -> HttpRespo
     response: HttpResponseBase
     try:
         path = default_storage.path(stored.name)
-    except NotImplementedError:  # object storage: send the client to a short-lived signed URL
+    except (
+        NotImplementedError
+    ):  # Storage.path's answer for object storage: redirect to a short-lived signed URL
         response = HttpResponseRedirect(default_storage.url(stored.name))
     else:
         response = FileResponse(open(path, "rb"))  # noqa: SIM115 (FileResponse closes it)

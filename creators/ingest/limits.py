@@ -27,6 +27,13 @@ IMAGE_FORMATS = {
 }
 VIDEO_FORMATS = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm"}
 
+# Signatures shared by the router (sniff.py) and the video prober, so both read ISO media files alike.
+# ftyp major brands of still images: a file with one of these is a photo, never a video.
+HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
+AVIF_BRANDS = frozenset({b"avif", b"avis"})
+# QuickTime files older than the ftyp box start directly with one of these boxes.
+QUICKTIME_FIRST_BOXES = frozenset({b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"})
+
 
 def describe_size(size: int) -> str:
     """A byte count as people read it in refusals: "850 MB", "4.0 GB" (binary units, as file managers show)."""

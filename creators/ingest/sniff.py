@@ -8,13 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
-from .limits import MediaRejected
+from .limits import AVIF_BRANDS, HEIF_BRANDS, QUICKTIME_FIRST_BOXES, MediaRejected
 
 HEAD_BYTES = 64
 
 ACCEPTED = "JPEG, PNG, WebP, HEIC or TIFF photos, and MP4, MOV or WebM videos"
-# ISO base media (ftyp) brands of still images; every other ftyp brand is treated as video.
-HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis"}
 # Kinds we refuse, recognised so the message can say what the file is.
 KNOWN_REFUSED = [
     (b"GIF87a", "a GIF"),
@@ -50,8 +48,9 @@ def sniff_kind(path: Path) -> Literal["image", "video"]:
     if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
         raise MediaRejected(f"This file is an AVI video; we accept {ACCEPTED}.")
     if head[4:8] == b"ftyp":
-        return "image" if head[8:12] in HEIF_BRANDS else "video"
-    if head[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"):
+        # Still-image brands go to the image prober; every other ftyp brand is treated as video.
+        return "image" if head[8:12] in HEIF_BRANDS | AVIF_BRANDS else "video"
+    if head[4:8] in QUICKTIME_FIRST_BOXES:
         return "video"  # QuickTime files without an ftyp box
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return "video"  # Matroska; the video prober accepts only its WebM profile

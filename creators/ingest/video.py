@@ -27,7 +27,15 @@ from PIL import Image
 
 from .hashing import phash, sha256_file
 from .images import watermark_layer
-from .limits import VIDEO_FORMATS, MediaLimits, MediaRejected, describe_size
+from .limits import (
+    AVIF_BRANDS,
+    HEIF_BRANDS,
+    QUICKTIME_FIRST_BOXES,
+    VIDEO_FORMATS,
+    MediaLimits,
+    MediaRejected,
+    describe_size,
+)
 
 ContainerName = Literal["mp4", "mov", "webm"]
 
@@ -37,14 +45,12 @@ LABELS: dict[ContainerName, str] = {"mp4": "MP4", "mov": "MOV", "webm": "WebM"}
 
 # ISO base media (ftyp) major brands that are not MP4 or QuickTime video.
 REFUSED_BRANDS = {
-    **dict.fromkeys((b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"), "a HEIF image"),
-    **dict.fromkeys((b"avif", b"avis"), "an AVIF image"),
+    **dict.fromkeys(HEIF_BRANDS, "a HEIF image"),
+    **dict.fromkeys(AVIF_BRANDS, "an AVIF image"),
     **dict.fromkeys((b"M4A ", b"M4B ", b"M4P "), "an M4A audio file"),
     **dict.fromkeys((b"mjp2", b"mj2s"), "a Motion JPEG 2000 video"),
     b"crx ": "a Canon raw photo",
 }
-# QuickTime files older than the ftyp box start directly with one of these.
-QUICKTIME_FIRST_BOXES = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
 EBML_MAGIC = b"\x1a\x45\xdf\xa3"
 EBML_DOCTYPE = 0x4282
 MATROSKA_SEGMENT = 0x18538067
