@@ -147,6 +147,22 @@ def test_a_real_face_is_counted(tmp_path: Path) -> None:
 
 
 @needs_corpus
+@pytest.mark.parametrize("face_share_of_long_side", [0.1, 0.12, 0.14, 0.16])
+def test_a_small_face_in_a_large_photo_is_counted(tmp_path: Path, face_share_of_long_side: float) -> None:
+    # A group photo or a full-length portrait: the face is a tenth to a sixth of a 12 MP frame's long side.
+    with Image.open(CORPUS / "jpg/Konica_Minolta_DiMAGE_Z3.jpg") as source:
+        person = ImageOps.exif_transpose(source).convert("RGB")
+    face_share_of_person = 0.22  # the face's height over the picture's, as the detector finds it
+    height = round(4000 * face_share_of_long_side / face_share_of_person)
+    person = person.resize((round(person.width * height / person.height), height), Image.Resampling.BICUBIC)
+    scene = Image.effect_noise((4000, 3000), 24).convert("RGB").filter(ImageFilter.GaussianBlur(6))
+    scene.paste(person, (1300, 3000 - height))
+    path = _write(tmp_path / "scene.jpg", scene, "JPEG", quality=90)
+
+    assert ingest_image(path, tmp_path / "out", limits=LIMITS).faces >= 1
+
+
+@needs_corpus
 def test_xmp_caption_is_read_from_the_corpus(tmp_path: Path) -> None:
     result = ingest_image(CORPUS / "jpg/long_description.jpg", tmp_path, limits=LIMITS)
     assert result.descriptive.caption and result.descriptive.caption.startswith("Operation Mountain Viper")
