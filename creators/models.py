@@ -107,6 +107,10 @@ class MediaAsset(models.Model):
     # Video only: the short low-resolution clip; `preview` holds its poster frame.
     preview_clip = models.FileField(max_length=255, blank=True)
 
+    # An erasure request removed the files and the creator's words; the row stays so that audit entries and
+    # dataset versions can still name what was removed.
+    erased_at = models.DateTimeField(null=True, blank=True)
+
     ingest_progress = models.PositiveSmallIntegerField(default=0)
     ingest_attempts = models.PositiveSmallIntegerField(default=0)
     uploaded_at = models.DateTimeField(default=timezone.now)

@@ -12,7 +12,7 @@ BANDS = 4
 
 
 def assets_of_creator(*, creator: CreatorProfile) -> QuerySet[MediaAsset]:
-    return MediaAsset.objects.filter(creator=creator)
+    return MediaAsset.objects.filter(creator=creator, erased_at__isnull=True)
 
 
 def asset_list_for_creator(

@@ -268,6 +268,27 @@ def asset_delete(*, asset: MediaAsset) -> None:
         transaction.on_commit(lambda: _delete_stored(stored))
 
 
+def asset_erase(*, asset_id: int) -> None:
+    """Erase an asset on request: delete its files once that commits, blank what describes it, keep the row."""
+    with transaction.atomic():
+        asset = MediaAsset.objects.select_for_update().get(pk=asset_id)
+        if asset.erased_at is not None:
+            return
+        stored = [
+            str(f.name) for f in (asset.original, asset.thumbnail, asset.preview, asset.preview_clip) if f
+        ]
+        for field in ("original", "thumbnail", "preview", "preview_clip"):
+            setattr(asset, field, "")
+        asset.title = asset.caption = asset.original_name = ""
+        asset.metadata = {}
+        asset.gps_coarse_lat = asset.gps_coarse_lon = None
+        asset.erased_at = timezone.now()
+        asset.save()
+        asset.tags.clear()
+        asset.perceptual_hashes.all().delete()
+        transaction.on_commit(lambda: _delete_stored(stored))
+
+
 def _delete_stored(names: list[str]) -> None:
     for name in names:
         try:

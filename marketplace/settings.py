@@ -35,6 +35,8 @@ SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _secret_from_var_file("
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_NAME = env.str("SITE_NAME", default="Datamarket")
+# Where emails sent outside a request (by the worker) point people to.
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

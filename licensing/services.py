@@ -1,0 +1,879 @@
+"""Every write of licensing: releases, their signing and review, consent, withdrawal, erasure, license terms.
+
+Each transition locks its row, checks the move against the model's TRANSITIONS, records who and when, writes
+an audit entry in the same transaction, and tells the layers above once it has committed.
+"""
+
+import datetime
+import hashlib
+import io
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Max
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from PIL import Image, UnidentifiedImageError
+
+from creators.models import CreatorProfile, MediaAsset
+from creators.services import asset_erase
+
+from .audit import audit_event_record
+from .models import Consent, LicenseTerms, LicenseTermsVersion, Permission, Release, SelfIdentification, Use
+from .signals import assets_withdrawn, review_decided
+
+SIGNING_SALT = "licensing.release-signing"
+SIGNING_LINK_DAYS = 14
+ADULT_AGE = 18
+# BIPA: biometric identifiers are destroyed within three years of the person's last interaction.
+BIOMETRIC_RETENTION_MAX_DAYS = 3 * 365
+SIGNATURE_MAX_BYTES = 512 * 1024
+SIGNATURE_MAX_SIDE = 2400
+SCAN_MAX_BYTES = 20 * 1024 * 1024
+SCAN_IMAGE_FORMATS = {"JPEG": "jpg", "PNG": "png"}
+RELEASE_WORDING_TEMPLATE = {
+    Release.Kind.MODEL: "licensing/wording/model_release.txt",
+    Release.Kind.PROPERTY: "licensing/wording/property_release.txt",
+}
+REPLACED_BY_NEW_CONSENT = "Replaced by a newer consent from the creator."
+
+
+# --- Audit helpers -------------------------------------------------------------------------------------------
+
+
+def _transition(instance: Release | Consent, target: str) -> str:
+    current = instance.status
+    if target not in instance.TRANSITIONS[current]:
+        noun = "release" if isinstance(instance, Release) else "consent"
+        raise ValidationError(
+            f"This {noun} is {instance.get_status_display().lower()}; it cannot become "
+            f"{dict(type(instance).Status.choices)[target].lower()}.",
+            code="invalid_transition",
+        )
+    instance.status = target
+    return current
+
+
+def _require_reviewer(user: Any) -> None:
+    if not getattr(user, "is_reviewer", False):
+        raise PermissionDenied("Only reviewers can do this.")
+
+
+# --- License terms ---------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def license_terms_version_publish(
+    *, terms: LicenseTerms, text: str, actor: Any = None
+) -> LicenseTermsVersion:
+    """Publish a new text for a family of terms; earlier versions stay as they were, forever."""
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": "The license text is empty."})
+    LicenseTerms.objects.select_for_update().get(pk=terms.pk)
+    latest = terms.versions.aggregate(latest=Max("version"))["latest"] or 0
+    version = LicenseTermsVersion.objects.create(
+        terms=terms,
+        version=latest + 1,
+        text=text,
+        text_sha256=hashlib.sha256(text.encode()).hexdigest(),
+    )
+    audit_event_record(
+        actor=actor,
+        action="license_terms.published",
+        object_type="license_terms_version",
+        object_id=version.pk,
+        after={"terms": terms.slug, "version": version.version, "text_sha256": version.text_sha256},
+    )
+    return version
+
+
+# --- Releases: asking, signing, paper -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReleaseSubject:
+    """Who or what a release is about, as the creator describes it."""
+
+    kind: str
+    legal_name: str
+    email: str = ""
+    property_description: str = ""
+
+
+def _creator_assets(creator: CreatorProfile, asset_ids: Iterable[int]) -> list[MediaAsset]:
+    wanted = set(asset_ids)
+    if not wanted:
+        raise ValidationError({"assets": "Choose at least one photo or video from the shoot."})
+    assets = list(
+        MediaAsset.objects.filter(creator=creator, pk__in=wanted, erased_at__isnull=True).exclude(
+            status=MediaAsset.Status.REJECTED
+        )
+    )
+    if len(assets) != len(wanted):
+        raise ValidationError({"assets": "Some of the chosen assets are not yours or cannot be released."})
+    return assets
+
+
+def _check_shoot_dates(start: datetime.date, end: datetime.date) -> None:
+    if end < start:
+        raise ValidationError({"shoot_end": "The shoot cannot end before it starts."})
+    if start > timezone.localdate():
+        raise ValidationError({"shoot_start": "The shoot cannot start in the future."})
+
+
+def _captured_outside(assets: Iterable[MediaAsset], start: datetime.date, end: datetime.date) -> list[int]:
+    outside = []
+    for asset in assets:
+        if asset.capture_time is None:
+            continue
+        captured = (
+            timezone.localtime(asset.capture_time).date()
+            if timezone.is_aware(asset.capture_time)
+            else (asset.capture_time.date())
+        )
+        if not start <= captured <= end:
+            outside.append(asset.pk)
+    return sorted(outside)
+
+
+def _check_subject(subject: ReleaseSubject) -> None:
+    if subject.kind not in Release.Kind.values:
+        raise ValidationError({"kind": "Choose a model release or a property release."})
+    if not subject.legal_name.strip():
+        raise ValidationError({"legal_name": "Give the person's (or owner's) full legal name."})
+    if subject.kind == Release.Kind.PROPERTY and not subject.property_description.strip():
+        raise ValidationError({"property_description": "Describe the property or artwork."})
+
+
+@transaction.atomic
+def release_request_online(
+    *,
+    creator: CreatorProfile,
+    subject: ReleaseSubject,
+    asset_ids: Iterable[int],
+    shoot_start: datetime.date,
+    shoot_end: datetime.date,
+    actor: Any,
+) -> Release:
+    """Start a release the person signs online, through a link the creator sends them."""
+    _check_subject(subject)
+    _check_shoot_dates(shoot_start, shoot_end)
+    assets = _creator_assets(creator, asset_ids)
+    release = Release.objects.create(
+        creator=creator,
+        kind=subject.kind,
+        status=Release.Status.AWAITING_SIGNATURE,
+        method=Release.Method.ONLINE,
+        legal_name=subject.legal_name.strip(),
+        email=subject.email.strip(),
+        property_description=subject.property_description.strip(),
+        shoot_start=shoot_start,
+        shoot_end=shoot_end,
+        capture_time_outside_shoot=_captured_outside(assets, shoot_start, shoot_end),
+    )
+    release.assets.set(assets)
+    audit_event_record(
+        actor=actor,
+        action="release.requested",
+        object_type="release",
+        object_id=release.public_id,
+        after={"status": release.status, "kind": release.kind, "assets": sorted(a.pk for a in assets)},
+    )
+    return release
+
+
+def release_signing_token(*, release: Release) -> str:
+    """The secret part of the signing link: names this release and this generation of its link."""
+    return signing.dumps(
+        {"release": str(release.public_id), "link": release.link_generation}, salt=SIGNING_SALT
+    )
+
+
+def release_for_signing(*, token: str) -> Release:
+    """The release a signing link opens; refuses a forged, expired, replaced or already used link."""
+    try:
+        claims = signing.loads(token, salt=SIGNING_SALT, max_age=datetime.timedelta(days=SIGNING_LINK_DAYS))
+        release = Release.objects.select_related("creator").get(public_id=uuid.UUID(claims["release"]))
+    except signing.SignatureExpired as error:
+        raise PermissionDenied(
+            "This signing link has expired. Ask the photographer for a new one."
+        ) from error
+    except (signing.BadSignature, Release.DoesNotExist, KeyError, ValueError, TypeError) as error:
+        raise PermissionDenied("This signing link is not valid.") from error
+    if claims.get("link") != release.link_generation:
+        raise PermissionDenied(
+            "This signing link was replaced by a newer one. Use the latest link you received."
+        )
+    if release.status != Release.Status.AWAITING_SIGNATURE:
+        raise PermissionDenied("This release has already been signed or was withdrawn.")
+    return release
+
+
+@transaction.atomic
+def release_link_renew(*, release: Release, actor: Any) -> Release:
+    """Issue a new signing link (older links stop working); a rejected online release goes back to the person."""
+    release = Release.objects.select_for_update().get(pk=release.pk)
+    if release.method != Release.Method.ONLINE:
+        raise ValidationError("A paper release is not signed through a link.", code="invalid_transition")
+    before = release.status
+    if release.status != Release.Status.AWAITING_SIGNATURE:
+        _transition(release, Release.Status.AWAITING_SIGNATURE)
+    release.link_generation += 1
+    release.save(update_fields=["status", "link_generation", "updated_at"])
+    audit_event_record(
+        actor=actor,
+        action="release.link_renewed",
+        object_type="release",
+        object_id=release.public_id,
+        before={"status": before},
+        after={"status": release.status, "link": release.link_generation},
+    )
+    return release
+
+
+@dataclass(frozen=True)
+class Signer:
+    """What the person (and witness, and guardian) give when signing; signatures are PNG bytes."""
+
+    signed_name: str
+    date_of_birth: datetime.date | None
+    address: str
+    email: str
+    phone: str
+    signature_png: bytes
+    witness_name: str
+    witness_signature_png: bytes
+    guardian_name: str = ""
+    guardian_signature_png: bytes = b""
+    biometric_consent: bool = False
+    biometric_retention_until: datetime.date | None = None
+
+
+@dataclass(frozen=True)
+class SelfDescription:
+    age_range: str = ""
+    gender: str = ""
+    ethnicity: str = ""
+
+    def is_empty(self) -> bool:
+        return not (self.age_range or self.gender.strip() or self.ethnicity.strip())
+
+
+def _is_minor(date_of_birth: datetime.date | None, on: datetime.date) -> bool:
+    if date_of_birth is None:
+        return False
+    years = on.year - date_of_birth.year - ((on.month, on.day) < (date_of_birth.month, date_of_birth.day))
+    return years < ADULT_AGE
+
+
+def _check_signer(release: Release, signer: Signer, signed_on: datetime.date, *, online: bool) -> None:
+    errors: dict[str, str] = {}
+    if not signer.signed_name.strip():
+        errors["signed_name"] = "Type your full name as your signature."
+    elif online and signer.signed_name.strip().casefold() != release.legal_name.casefold():
+        errors["signed_name"] = f"Type your name exactly as the release names you: {release.legal_name}."
+    if release.kind == Release.Kind.MODEL:
+        if signer.date_of_birth is None:
+            errors["date_of_birth"] = "Give your date of birth."
+        elif signer.date_of_birth >= signed_on or signer.date_of_birth.year < signed_on.year - 120:
+            errors["date_of_birth"] = "This date of birth is not possible."
+    if not (signer.address.strip() or signer.email.strip() or signer.phone.strip()):
+        errors["address"] = "Give at least one way to reach you: address, email or phone."
+    witness = signer.witness_name.strip().casefold()
+    if not witness:
+        errors["witness_name"] = "A witness must sign too."
+    elif witness in {
+        release.legal_name.casefold(),
+        signer.signed_name.strip().casefold(),
+        release.creator.display_name.casefold(),
+        release.creator.user.get_full_name().casefold(),
+    }:
+        errors["witness_name"] = "The witness must be someone other than the person and the photographer."
+    if _is_minor(signer.date_of_birth, signed_on) and not signer.guardian_name.strip():
+        errors["guardian_name"] = "A person under 18 needs a parent or guardian to sign as well."
+    if signer.biometric_consent:
+        retention = signer.biometric_retention_until
+        if retention is None:
+            errors["biometric_retention_until"] = "Say until when face data may be kept."
+        elif not signed_on < retention <= signed_on + datetime.timedelta(days=BIOMETRIC_RETENTION_MAX_DAYS):
+            errors["biometric_retention_until"] = "Face data may be kept for at most three years from today."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _signature_file(png: bytes, field: str, label: str) -> ContentFile:
+    """A drawn signature, checked to be a real, non-empty PNG and re-encoded without any metadata."""
+    if not png:
+        raise ValidationError({field: f"Draw the {label} in the box."})
+    if len(png) > SIGNATURE_MAX_BYTES:
+        raise ValidationError({field: f"The {label} image is too large."})
+    try:
+        with Image.open(io.BytesIO(png), formats=["PNG"]) as image:
+            if max(image.size) > SIGNATURE_MAX_SIDE:
+                raise ValidationError({field: f"The {label} image is too large."})
+            image.load()
+            alpha = image.convert("LA").getchannel("A")
+            ink = image.convert("L").point(lambda level: 255 if level < 160 else 0)
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise ValidationError({field: f"The {label} could not be read; draw it again."}) from error
+    # Ink is a dark, opaque stroke; a blank or fully transparent pad has none.
+    if not ink.getbbox() or not alpha.getbbox():
+        raise ValidationError({field: f"The {label} is empty; draw it in the box."})
+    clean = io.BytesIO()
+    Image.open(io.BytesIO(png)).convert("RGBA").save(clean, "PNG", optimize=True)
+    return ContentFile(clean.getvalue(), name=f"{field}.png")
+
+
+def _wording_sha256(release: Release) -> str:
+    text = render_to_string(RELEASE_WORDING_TEMPLATE[Release.Kind(release.kind)], {"release": release})
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@transaction.atomic
+def release_sign_online(
+    *,
+    release: Release,
+    signer: Signer,
+    self_description: SelfDescription | None,
+    ip_address: str | None,
+    user_agent: str,
+) -> Release:
+    """The person signs through their link: the release is completed, evidenced, and sent for review."""
+    release = Release.objects.select_for_update().select_related("creator__user").get(pk=release.pk)
+    if release.status != Release.Status.AWAITING_SIGNATURE:
+        raise PermissionDenied("This release has already been signed or was withdrawn.")
+    today = timezone.localdate()
+    _check_signer(release, signer, today, online=True)
+    files = {
+        "signature": _signature_file(signer.signature_png, "signature", "signature"),
+        "witness_signature": _signature_file(
+            signer.witness_signature_png, "witness_signature", "witness's signature"
+        ),
+    }
+    if _is_minor(signer.date_of_birth, today):
+        files["guardian_signature"] = _signature_file(
+            signer.guardian_signature_png, "guardian_signature", "parent or guardian's signature"
+        )
+    _fill_signer(release, signer, today)
+    release.signed_at = timezone.now()
+    release.signed_ip = ip_address
+    release.signed_user_agent = user_agent[:500]
+    release.wording_sha256 = _wording_sha256(release)
+    for field, content in files.items():
+        getattr(release, field).save(content.name, content, save=False)
+    _submit(release, actor=None, action="release.signed_online")
+    if self_description is not None and not self_description.is_empty():
+        _self_identification_save(release, self_description)
+    return release
+
+
+def _fill_signer(release: Release, signer: Signer, signed_on: datetime.date) -> None:
+    release.signed_name = signer.signed_name.strip()
+    release.date_of_birth = signer.date_of_birth
+    release.address = signer.address.strip()
+    release.email = signer.email.strip() or release.email
+    release.phone = signer.phone.strip()
+    release.witness_name = signer.witness_name.strip()
+    release.guardian_name = signer.guardian_name.strip()
+    release.signed_on = release.witness_signed_on = signed_on
+    release.biometric_consent = signer.biometric_consent
+    release.biometric_retention_until = signer.biometric_retention_until if signer.biometric_consent else None
+
+
+def _submit(release: Release, *, actor: Any, action: str) -> None:
+    before = _transition(release, Release.Status.SUBMITTED)
+    release.submitted_at = timezone.now()
+    release.capture_time_outside_shoot = _captured_outside(
+        release.assets.all(), release.shoot_start, release.shoot_end
+    )
+    release.rejection_reason = ""
+    release.save()
+    audit_event_record(
+        actor=actor,
+        action=action,
+        object_type="release",
+        object_id=release.public_id,
+        before={"status": before},
+        after={
+            "status": release.status,
+            "method": release.method,
+            "signed_at": release.signed_at,
+            "signed_ip": release.signed_ip,
+            "wording_sha256": release.wording_sha256,
+            "biometric_consent": release.biometric_consent,
+            "capture_time_outside_shoot": release.capture_time_outside_shoot,
+        },
+    )
+
+
+def _self_identification_save(release: Release, description: SelfDescription) -> None:
+    if description.age_range and description.age_range not in SelfIdentification.AgeRange.values:
+        raise ValidationError({"age_range": "Choose an age range from the list, or leave it empty."})
+    SelfIdentification.objects.update_or_create(
+        release=release,
+        defaults={
+            "age_range": description.age_range,
+            "gender": description.gender.strip()[:60],
+            "ethnicity": description.ethnicity.strip()[:100],
+        },
+    )
+
+
+def _scan_file(scan: UploadedFile) -> ContentFile:
+    """A scanned paper release: a PDF, JPEG or PNG, decided from its content, under a generated name."""
+    if scan.size is None or scan.size == 0:
+        raise ValidationError({"scan": "The scan is empty."})
+    if scan.size > SCAN_MAX_BYTES:
+        raise ValidationError({"scan": "The scan is larger than 20 MB."})
+    data = scan.read()
+    if data.startswith(b"%PDF-"):
+        if b"%%EOF" not in data[-2048:]:
+            raise ValidationError({"scan": "The PDF is incomplete; scan it again."})
+        return ContentFile(data, name="scan.pdf")
+    try:
+        with Image.open(io.BytesIO(data), formats=list(SCAN_IMAGE_FORMATS)) as image:
+            image_format = str(image.format)
+            image.load()
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
+        raise ValidationError({"scan": "Upload the scan as a PDF, JPEG or PNG."}) from error
+    return ContentFile(data, name=f"scan.{SCAN_IMAGE_FORMATS[image_format]}")
+
+
+@transaction.atomic
+def release_upload_paper(
+    *,
+    creator: CreatorProfile,
+    subject: ReleaseSubject,
+    asset_ids: Iterable[int],
+    shoot_start: datetime.date,
+    shoot_end: datetime.date,
+    signer: Signer,
+    signed_on: datetime.date,
+    scan: UploadedFile,
+    actor: Any,
+) -> Release:
+    """Record a release signed on paper from its scan; it goes straight to review."""
+    _check_subject(subject)
+    _check_shoot_dates(shoot_start, shoot_end)
+    if signed_on > timezone.localdate():
+        raise ValidationError({"signed_on": "The signing date cannot be in the future."})
+    assets = _creator_assets(creator, asset_ids)
+    release = Release(
+        creator=creator,
+        kind=subject.kind,
+        status=Release.Status.AWAITING_SIGNATURE,
+        method=Release.Method.PAPER,
+        legal_name=subject.legal_name.strip(),
+        property_description=subject.property_description.strip(),
+        shoot_start=shoot_start,
+        shoot_end=shoot_end,
+    )
+    _check_signer(release, signer, signed_on, online=False)
+    content = _scan_file(scan)
+    _fill_signer(release, signer, signed_on)
+    release.scan.save(str(content.name), content, save=False)
+    release.save()
+    release.assets.set(assets)
+    _submit(release, actor=actor, action="release.uploaded_paper")
+    return release
+
+
+@transaction.atomic
+def release_resubmit(*, release: Release, actor: Any, scan: UploadedFile | None = None) -> Release:
+    """Send a rejected paper release back to review, with a better scan when the old one was the problem."""
+    release = Release.objects.select_for_update().get(pk=release.pk)
+    if release.method == Release.Method.ONLINE:
+        raise ValidationError(
+            "An online release is fixed by sending the person a new signing link.", code="invalid_transition"
+        )
+    if scan is not None:
+        content = _scan_file(scan)
+        release.scan.save(str(content.name), content, save=False)
+    _submit(release, actor=actor, action="release.resubmitted")
+    return release
+
+
+# --- Review -------------------------------------------------------------------------------------------------
+
+
+def _notify_creator(
+    *, creator_user_id: int, subject: str, approved: bool, reason: str, note: str, path: str
+) -> None:
+    transaction.on_commit(
+        lambda: review_decided.send(
+            sender=Release,
+            creator_user_id=creator_user_id,
+            subject=subject,
+            approved=approved,
+            reason=reason,
+            note=note,
+            path=path,
+        )
+    )
+
+
+@transaction.atomic
+def release_approve(*, release: Release, reviewer: Any, note: str = "") -> Release:
+    _require_reviewer(reviewer)
+    release = Release.objects.select_for_update().select_related("creator").get(pk=release.pk)
+    before = _transition(release, Release.Status.APPROVED)
+    release.reviewed_by, release.reviewed_at = reviewer, timezone.now()
+    release.rejection_reason, release.review_note = "", note.strip()
+    release.save()
+    audit_event_record(
+        actor=reviewer,
+        action="release.approved",
+        object_type="release",
+        object_id=release.public_id,
+        before={"status": before},
+        after={"status": release.status, "note": release.review_note},
+    )
+    _notify_creator(
+        creator_user_id=release.creator.user_id,
+        subject=f"{release.get_kind_display()} for {release.legal_name}",
+        approved=True,
+        reason="",
+        note=release.review_note,
+        path=reverse("licensing:release-detail", kwargs={"public_id": release.public_id}),
+    )
+    return release
+
+
+@transaction.atomic
+def release_reject(*, release: Release, reviewer: Any, reason: str, note: str = "") -> Release:
+    _require_reviewer(reviewer)
+    if reason not in Release.RejectionReason.values:
+        raise ValidationError({"reason": "Choose a reason for the rejection."})
+    if reason == Release.RejectionReason.OTHER and not note.strip():
+        raise ValidationError({"note": "Say what the problem is, so the creator can fix it."})
+    release = Release.objects.select_for_update().select_related("creator").get(pk=release.pk)
+    before = _transition(release, Release.Status.REJECTED)
+    release.reviewed_by, release.reviewed_at = reviewer, timezone.now()
+    release.rejection_reason, release.review_note = reason, note.strip()
+    release.save()
+    audit_event_record(
+        actor=reviewer,
+        action="release.rejected",
+        object_type="release",
+        object_id=release.public_id,
+        before={"status": before},
+        after={"status": release.status, "reason": reason, "note": release.review_note},
+    )
+    _notify_creator(
+        creator_user_id=release.creator.user_id,
+        subject=f"{release.get_kind_display()} for {release.legal_name}",
+        approved=False,
+        reason=release.get_rejection_reason_display(),
+        note=release.review_note,
+        path=reverse("licensing:release-detail", kwargs={"public_id": release.public_id}),
+    )
+    return release
+
+
+@transaction.atomic
+def release_revoke(*, release: Release, actor: Any, reason: str) -> Release:
+    """The person withdraws (or a takedown): every asset the release covered stops being sellable at once."""
+    release = Release.objects.select_for_update().get(pk=release.pk)
+    _check_may_withdraw(actor, release.creator)
+    was_approved = release.status == Release.Status.APPROVED
+    before = _transition(release, Release.Status.REVOKED)
+    release.revoked_at, release.revocation_reason = timezone.now(), reason.strip()
+    release.save(update_fields=["status", "revoked_at", "revocation_reason", "updated_at"])
+    asset_ids = sorted(release.assets.values_list("pk", flat=True))
+    audit_event_record(
+        actor=actor,
+        action="release.revoked",
+        object_type="release",
+        object_id=release.public_id,
+        before={"status": before},
+        after={"status": release.status, "reason": release.revocation_reason, "assets": asset_ids},
+    )
+    if was_approved:
+        _announce_withdrawal(asset_ids, f"A {release.get_kind_display().lower()} was revoked.")
+    return release
+
+
+@transaction.atomic
+def release_erase(*, release: Release, actor: Any) -> Release:
+    """An erasure request: revoke, delete the signatures and scan, blank personal data; keep a minimal entry."""
+    release = Release.objects.select_for_update().get(pk=release.pk)
+    _check_may_withdraw(actor, release.creator)
+    if release.erased_at is not None:
+        return release
+    if release.status != Release.Status.REVOKED:
+        release_revoke(release=release, actor=actor, reason="Erasure requested.")
+        release.refresh_from_db()
+    stored = [
+        str(f.name)
+        for f in (release.signature, release.witness_signature, release.guardian_signature, release.scan)
+        if f
+    ]
+    for field in (
+        "legal_name",
+        "address",
+        "email",
+        "phone",
+        "property_description",
+        "guardian_name",
+        "signed_name",
+        "witness_name",
+        "signed_user_agent",
+    ):
+        setattr(release, field, "")
+    for file_field in ("signature", "witness_signature", "guardian_signature", "scan"):
+        setattr(release, file_field, "")
+    release.date_of_birth = None
+    release.signed_ip = None
+    release.erased_at = timezone.now()
+    release.save()
+    SelfIdentification.objects.filter(release=release).delete()
+    audit_event_record(
+        actor=actor, action="release.erased", object_type="release", object_id=release.public_id
+    )
+    transaction.on_commit(lambda: _delete_files(stored))
+    return release
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        default_storage.delete(name)
+
+
+# --- Consent --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UsePermission:
+    permission: str
+    constraint: str = ""
+
+
+def _check_permissions(permissions: dict[str, UsePermission]) -> None:
+    errors = {}
+    for use in Use.values:
+        choice = permissions.get(use)
+        if choice is None or choice.permission not in Permission.values:
+            errors[use] = f"Say whether {Use(use).label.lower()} is allowed."
+        elif choice.permission == Permission.CONSTRAINED and not choice.constraint.strip():
+            errors[f"{use}_constraint"] = "Describe the constraint in words."
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def consents_give(
+    *,
+    creator: CreatorProfile,
+    asset_ids: Iterable[int],
+    permissions: dict[str, UsePermission],
+    terms: Iterable[LicenseTerms],
+    property_release_required: bool = False,
+    actor: Any,
+) -> list[Consent]:
+    """Give (or change) consent for many assets at once; each goes to review, replacing any earlier consent."""
+    _check_permissions(permissions)
+    accepted = list(terms)
+    if not accepted:
+        raise ValidationError({"terms": "Accept at least one set of license terms."})
+    assets = sorted(_creator_assets(creator, asset_ids), key=lambda asset: asset.pk)
+    live = {
+        consent.asset_id: consent
+        for consent in Consent.objects.select_for_update()
+        .filter(asset__in=assets, status__in=Consent.LIVE)
+        .order_by("pk")
+    }
+    replaced_active = [c.asset_id for c in live.values() if c.status == Consent.Status.ACTIVE]
+    for consent in live.values():
+        _withdraw_one(consent, actor=actor, reason=REPLACED_BY_NEW_CONSENT)
+    given = []
+    for asset in assets:
+        consent = Consent(
+            asset=asset,
+            given_by=actor if getattr(actor, "pk", None) else None,
+            property_release_required=property_release_required,
+        )
+        for use, choice in permissions.items():
+            setattr(consent, use, choice.permission)
+            setattr(
+                consent,
+                f"{use}_constraint",
+                choice.constraint.strip() if choice.permission == Permission.CONSTRAINED else "",
+            )
+        consent.save()
+        consent.accepted_terms.set(accepted)
+        audit_event_record(
+            actor=actor,
+            action="consent.given",
+            object_type="consent",
+            object_id=consent.public_id,
+            after={
+                "asset": asset.pk,
+                "status": consent.status,
+                "uses": {use: consent.permission(use) for use in Use.values},
+                "terms": sorted(t.slug for t in accepted),
+                "property_release_required": property_release_required,
+            },
+        )
+        given.append(consent)
+    if replaced_active:
+        _announce_withdrawal(replaced_active, REPLACED_BY_NEW_CONSENT)
+    return given
+
+
+@transaction.atomic
+def consent_approve(
+    *,
+    consent: Consent,
+    reviewer: Any,
+    identifiable_people: int | None = None,
+    people_note: str = "",
+    note: str = "",
+) -> Consent:
+    """A reviewer accepts a consent, saying how many identifiable people the asset shows."""
+    _require_reviewer(reviewer)
+    consent = Consent.objects.select_for_update().select_related("asset__creator").get(pk=consent.pk)
+    detected = consent.asset.face_count or 0
+    people = detected if identifiable_people is None else identifiable_people
+    if people < 0:
+        raise ValidationError({"identifiable_people": "The number of people cannot be negative."})
+    if people < detected and not people_note.strip():
+        raise ValidationError(
+            {"people_note": f"The detector found {detected} face(s): say why fewer people are identifiable."}
+        )
+    before = _transition(consent, Consent.Status.ACTIVE)
+    consent.identifiable_people, consent.people_note = people, people_note.strip()
+    consent.reviewed_by, consent.reviewed_at, consent.review_note = reviewer, timezone.now(), note.strip()
+    consent.save()
+    audit_event_record(
+        actor=reviewer,
+        action="consent.approved",
+        object_type="consent",
+        object_id=consent.public_id,
+        before={"status": before},
+        after={"status": consent.status, "identifiable_people": people, "people_note": consent.people_note},
+    )
+    _notify_creator(
+        creator_user_id=consent.asset.creator.user_id,
+        subject=f"Consent for “{consent.asset}”",
+        approved=True,
+        reason="",
+        note=consent.review_note,
+        path=reverse("creators:media-detail", kwargs={"public_id": consent.asset.public_id}),
+    )
+    return consent
+
+
+@transaction.atomic
+def consent_reject(*, consent: Consent, reviewer: Any, reason: str, note: str = "") -> Consent:
+    _require_reviewer(reviewer)
+    if reason not in Consent.RejectionReason.values:
+        raise ValidationError({"reason": "Choose a reason for the rejection."})
+    if reason == Consent.RejectionReason.OTHER and not note.strip():
+        raise ValidationError({"note": "Say what the problem is, so the creator can fix it."})
+    consent = Consent.objects.select_for_update().select_related("asset__creator").get(pk=consent.pk)
+    before = _transition(consent, Consent.Status.REJECTED)
+    consent.reviewed_by, consent.reviewed_at = reviewer, timezone.now()
+    consent.rejection_reason, consent.review_note = reason, note.strip()
+    consent.save()
+    audit_event_record(
+        actor=reviewer,
+        action="consent.rejected",
+        object_type="consent",
+        object_id=consent.public_id,
+        before={"status": before},
+        after={"status": consent.status, "reason": reason, "note": consent.review_note},
+    )
+    _notify_creator(
+        creator_user_id=consent.asset.creator.user_id,
+        subject=f"Consent for “{consent.asset}”",
+        approved=False,
+        reason=consent.get_rejection_reason_display(),
+        note=consent.review_note,
+        path=reverse("creators:media-detail", kwargs={"public_id": consent.asset.public_id}),
+    )
+    return consent
+
+
+def _check_may_withdraw(actor: Any, creator: CreatorProfile) -> None:
+    if getattr(actor, "is_reviewer", False) or getattr(actor, "pk", None) == creator.user_id:
+        return
+    raise PermissionDenied("Only the creator or a reviewer can withdraw this.")
+
+
+def _withdraw_one(consent: Consent, *, actor: Any, reason: str) -> None:
+    before = _transition(consent, Consent.Status.WITHDRAWN)
+    consent.withdrawn_by = actor if getattr(actor, "pk", None) else None
+    consent.withdrawn_at, consent.withdrawal_reason = timezone.now(), reason.strip()
+    consent.save(update_fields=["status", "withdrawn_by", "withdrawn_at", "withdrawal_reason"])
+    audit_event_record(
+        actor=actor,
+        action="consent.withdrawn",
+        object_type="consent",
+        object_id=consent.public_id,
+        before={"status": before},
+        after={"status": consent.status, "asset": consent.asset_id, "reason": consent.withdrawal_reason},
+    )
+
+
+def _announce_withdrawal(asset_ids: list[int], reason: str) -> None:
+    withdrawn_at = timezone.now()
+    transaction.on_commit(
+        lambda: assets_withdrawn.send(
+            sender=Consent, asset_ids=asset_ids, reason=reason, withdrawn_at=withdrawn_at
+        )
+    )
+
+
+@transaction.atomic
+def consents_withdraw(*, asset_ids: Iterable[int], actor: Any, reason: str = "") -> int:
+    """Withdraw consent for one asset or many in one action; from the commit on, none of them is sellable.
+
+    A creator withdraws for their own assets; a reviewer for anyone's (a takedown). Returns how many consents
+    were withdrawn; assets without a live consent are skipped.
+    """
+    wanted = sorted(set(asset_ids))
+    if not wanted:
+        raise ValidationError({"assets": "Choose at least one asset."})
+    assets = MediaAsset.objects.filter(pk__in=wanted).select_related("creator")
+    if len(assets) != len(wanted):
+        raise ValidationError({"assets": "Some of the chosen assets do not exist."})
+    for asset in assets:
+        _check_may_withdraw(actor, asset.creator)
+    # Locked in id order, the same order every withdrawer and approver takes, so two of them cannot deadlock.
+    live = list(
+        Consent.objects.select_for_update()
+        .filter(asset_id__in=wanted, status__in=Consent.LIVE)
+        .order_by("pk")
+    )
+    reason = reason.strip() or (
+        "Withdrawn by the creator."
+        if not getattr(actor, "is_reviewer", False)
+        else "Taken down by a reviewer."
+    )
+    was_active = [c.asset_id for c in live if c.status == Consent.Status.ACTIVE]
+    for consent in live:
+        _withdraw_one(consent, actor=actor, reason=reason)
+    if was_active:
+        _announce_withdrawal(sorted(was_active), reason)
+    return len(live)
+
+
+@transaction.atomic
+def assets_erase(*, asset_ids: Iterable[int], actor: Any) -> int:
+    """An erasure request: withdraw consent, delete originals and derivatives, blank what describes the assets."""
+    wanted = sorted(set(asset_ids))
+    consents_withdraw(asset_ids=wanted, actor=actor, reason="Erasure requested.")
+    for asset_id in wanted:
+        asset_erase(asset_id=asset_id)
+        audit_event_record(actor=actor, action="asset.erased", object_type="asset", object_id=asset_id)
+    return len(wanted)
