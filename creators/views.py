@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
+from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -174,19 +175,23 @@ def asset_file(request: HttpRequest, public_id: UUID, variant: str) -> HttpRespo
     asset = get_object_or_404(MediaAsset.objects.select_related("creator"), public_id=public_id)
     if asset.creator.user_id != request.user.pk and not getattr(request.user, "is_reviewer", False):
         raise PermissionDenied("Only the asset's creator and reviewers can see it here.")
-    stored = getattr(asset, variant)
+    response = stored_file_response(getattr(asset, variant), max_age=600)
+    for header, value in NO_AI_HEADERS.items():
+        response[header] = value
+    return response
+
+
+def stored_file_response(stored: FieldFile, *, max_age: int) -> HttpResponseBase:
+    """A private stored file: streamed from local storage, or a redirect to a short-lived signed URL."""
     if not stored:
         raise Http404
     response: HttpResponseBase
     try:
-        path = default_storage.path(stored.name)
-    except (
-        NotImplementedError
-    ):  # Storage.path's answer for object storage: redirect to a short-lived signed URL
+        path = default_storage.path(str(stored.name))
+    except NotImplementedError:  # Storage.path's answer for object storage
         response = HttpResponseRedirect(default_storage.url(stored.name))
     else:
         response = FileResponse(open(path, "rb"))  # noqa: SIM115 (FileResponse closes it)
-    response["Cache-Control"] = "private, max-age=600"
-    for header, value in NO_AI_HEADERS.items():
-        response[header] = value
+    # Never kept by a shared cache.
+    response["Cache-Control"] = f"private, max-age={max_age}"
     return response

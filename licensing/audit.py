@@ -114,6 +114,9 @@ class BrokenLink:
 class ChainReport:
     checked: int
     broken: BrokenLink | None
+    # The newest entry read: deleting entries from the end breaks no link, so operators keep these elsewhere.
+    last_sequence: int = 0
+    last_hash: str = GENESIS_HASH
 
 
 def audit_chain_verify(*, batch_size: int = 2000) -> ChainReport:
@@ -137,7 +140,7 @@ def audit_chain_verify(*, batch_size: int = 2000) -> ChainReport:
                 checked, BrokenLink(event.sequence, "its content no longer matches its hash: it was changed")
             )
         expected_sequence, previous_hash = event.sequence + 1, event.entry_hash
-    return ChainReport(checked, None)
+    return ChainReport(checked, None, last_sequence=expected_sequence - 1, last_hash=previous_hash)
 
 
 def _events_in_order(batch_size: int) -> Iterator[AuditEvent]:

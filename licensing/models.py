@@ -114,7 +114,8 @@ class Release(models.Model):
     TRANSITIONS: dict[str, frozenset[str]] = {
         Status.AWAITING_SIGNATURE: frozenset({Status.SUBMITTED, Status.REVOKED}),
         Status.SUBMITTED: frozenset({Status.APPROVED, Status.REJECTED, Status.REVOKED}),
-        Status.REJECTED: frozenset({Status.SUBMITTED, Status.REVOKED}),
+        # Back to review with a better scan (paper), or back to the person with a new link (online).
+        Status.REJECTED: frozenset({Status.SUBMITTED, Status.AWAITING_SIGNATURE, Status.REVOKED}),
         Status.APPROVED: frozenset({Status.REVOKED}),
         Status.REVOKED: frozenset(),
     }
@@ -209,9 +210,9 @@ class Release(models.Model):
     def is_minor_at_signing(self) -> bool:
         if self.date_of_birth is None:
             return False
-        signed = self.signed_on or timezone.localdate()
-        eighteenth = self.date_of_birth.replace(year=self.date_of_birth.year + 18)
-        return signed < eighteenth
+        signed, born = self.signed_on or timezone.localdate(), self.date_of_birth
+        # By (month, day), not date.replace(year=...), which fails for someone born on 29 February.
+        return signed.year - born.year - ((signed.month, signed.day) < (born.month, born.day)) < 18
 
 
 class SelfIdentification(models.Model):
@@ -373,6 +374,8 @@ class AuditEvent(models.Model):
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         if not self._state.adding:
             raise TypeError("The audit log is append-only.")
+        # An INSERT or nothing: a new instance given an existing primary key would otherwise UPDATE that row.
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]

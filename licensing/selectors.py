@@ -50,7 +50,10 @@ def sellable_assets(
     if terms is not None:
         consent = consent.filter(accepted_terms=terms)
     active_consent = Consent.objects.filter(asset=OuterRef("pk"), status=Consent.Status.ACTIVE)
-    revoked = Release.objects.filter(assets=OuterRef("pk"), status=Release.Status.REVOKED)
+    # A person who signed and then withdrew; a request cancelled before anyone signed blocks nothing.
+    revoked = Release.objects.filter(
+        assets=OuterRef("pk"), status=Release.Status.REVOKED, signed_on__isnull=False
+    )
     assets = (
         MediaAsset.objects.filter(status=MediaAsset.Status.READY, erased_at__isnull=True)
         .filter(Exists(consent))
@@ -119,7 +122,7 @@ def asset_sellability(*, asset: MediaAsset) -> Sellability:
     elif consent.status != Consent.Status.ACTIVE:
         problems.append(f"The consent is {consent.get_status_display().lower()}.")
     releases = list(Release.objects.filter(assets=asset).values_list("kind", "status"))
-    if any(status == Release.Status.REVOKED for _, status in releases):
+    if Release.objects.filter(assets=asset, status=Release.Status.REVOKED, signed_on__isnull=False).exists():
         problems.append("A release covering it was revoked.")
     approved_models = sum(
         1 for kind, status in releases if kind == Release.Kind.MODEL and status == Release.Status.APPROVED
@@ -217,9 +220,9 @@ def self_identification_aggregate(*, asset_ids: Iterable[int]) -> dict[str, dict
     Each person counts once however many of the assets show them. Small groups are merged into one
     "fewer than 5 each" figure only when that figure is itself at least K_ANONYMITY.
     """
-    people = SelfIdentification.objects.filter(
-        release__assets__in=list(asset_ids), release__status=Release.Status.APPROVED
-    ).distinct()
+    # A subquery, not a join plus DISTINCT: DISTINCT over values_list(field) would count each value only once.
+    releases = Release.objects.filter(assets__in=list(asset_ids), status=Release.Status.APPROVED)
+    people = SelfIdentification.objects.filter(release__in=releases.values("pk"))
     result: dict[str, dict[str, int]] = {}
     for field in ("age_range", "gender", "ethnicity"):
         counts = Counter(

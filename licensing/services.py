@@ -6,18 +6,20 @@ an audit entry in the same transaction, and tells the layers above once it has c
 
 import datetime
 import hashlib
+import hmac
 import io
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Max
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -45,9 +47,10 @@ RELEASE_WORDING_TEMPLATE = {
     Release.Kind.PROPERTY: "licensing/wording/property_release.txt",
 }
 REPLACED_BY_NEW_CONSENT = "Replaced by a newer consent from the creator."
+SIGNATURE_FIELDS = ("signature", "witness_signature", "guardian_signature")
 
 
-# --- Audit helpers -------------------------------------------------------------------------------------------
+# --- Transitions and who may make them ---------------------------------------------------------------------
 
 
 def _transition(instance: Release | Consent, target: str) -> str:
@@ -222,7 +225,8 @@ def release_for_signing(*, token: str) -> Release:
 @transaction.atomic
 def release_link_renew(*, release: Release, actor: Any) -> Release:
     """Issue a new signing link (older links stop working); a rejected online release goes back to the person."""
-    release = Release.objects.select_for_update().get(pk=release.pk)
+    release = Release.objects.select_for_update().select_related("creator").get(pk=release.pk)
+    _check_creator_or_reviewer(actor, release.creator)
     if release.method != Release.Method.ONLINE:
         raise ValidationError("A paper release is not signed through a link.", code="invalid_transition")
     before = release.status
@@ -322,12 +326,15 @@ def _signature_file(png: bytes, field: str, label: str) -> ContentFile:
             if max(image.size) > SIGNATURE_MAX_SIDE:
                 raise ValidationError({field: f"The {label} image is too large."})
             image.load()
-            alpha = image.convert("LA").getchannel("A")
-            ink = image.convert("L").point(lambda level: 255 if level < 160 else 0)
+            # Ink is a dark, opaque stroke: judged as the signature shows on white paper, so a blank pad, a
+            # fully transparent one and a light stroke on a transparent one all have none.
+            on_paper = Image.alpha_composite(
+                Image.new("RGBA", image.size, "white"), image.convert("RGBA")
+            ).convert("L")
+            ink = on_paper.point(lambda level: 255 if level < 160 else 0)
     except (UnidentifiedImageError, OSError, ValueError) as error:
         raise ValidationError({field: f"The {label} could not be read; draw it again."}) from error
-    # Ink is a dark, opaque stroke; a blank or fully transparent pad has none.
-    if not ink.getbbox() or not alpha.getbbox():
+    if not ink.getbbox():
         raise ValidationError({field: f"The {label} is empty; draw it in the box."})
     clean = io.BytesIO()
     Image.open(io.BytesIO(png)).convert("RGBA").save(clean, "PNG", optimize=True)
@@ -354,6 +361,8 @@ def release_sign_online(
         raise PermissionDenied("This release has already been signed or was withdrawn.")
     today = timezone.localdate()
     _check_signer(release, signer, today, online=True)
+    if self_description is not None:
+        _check_self_description(self_description)
     files = {
         "signature": _signature_file(signer.signature_png, "signature", "signature"),
         "witness_signature": _signature_file(
@@ -369,9 +378,13 @@ def release_sign_online(
     release.signed_ip = ip_address
     release.signed_user_agent = user_agent[:500]
     release.wording_sha256 = _wording_sha256(release)
+    # Signing again after a rejection: the earlier signatures go, so no old signature image outlives the release.
+    replaced = [str(getattr(release, field).name) for field in SIGNATURE_FIELDS if getattr(release, field)]
+    release.guardian_signature = ""  # type: ignore[assignment]
     for field, content in files.items():
         getattr(release, field).save(content.name, content, save=False)
     _submit(release, actor=None, action="release.signed_online")
+    transaction.on_commit(lambda: _delete_files(replaced))
     if self_description is not None and not self_description.is_empty():
         _self_identification_save(release, self_description)
     return release
@@ -408,7 +421,8 @@ def _submit(release: Release, *, actor: Any, action: str) -> None:
             "status": release.status,
             "method": release.method,
             "signed_at": release.signed_at,
-            "signed_ip": release.signed_ip,
+            # A keyed digest, not the address: the log outlives an erasure request and must not keep it.
+            "evidence_digest": _evidence_digest(release),
             "wording_sha256": release.wording_sha256,
             "biometric_consent": release.biometric_consent,
             "capture_time_outside_shoot": release.capture_time_outside_shoot,
@@ -416,9 +430,20 @@ def _submit(release: Release, *, actor: Any, action: str) -> None:
     )
 
 
-def _self_identification_save(release: Release, description: SelfDescription) -> None:
+def _check_self_description(description: SelfDescription) -> None:
     if description.age_range and description.age_range not in SelfIdentification.AgeRange.values:
         raise ValidationError({"age_range": "Choose an age range from the list, or leave it empty."})
+
+
+def _evidence_digest(release: Release) -> str | None:
+    """Ties the audit entry to the signing evidence on the release without copying personal data into it."""
+    if release.signed_at is None:
+        return None
+    evidence = f"{release.signed_at.isoformat()}|{release.signed_ip}|{release.signed_user_agent}"
+    return hmac.new(settings.SECRET_KEY.encode(), evidence.encode(), hashlib.sha256).hexdigest()
+
+
+def _self_identification_save(release: Release, description: SelfDescription) -> None:
     SelfIdentification.objects.update_or_create(
         release=release,
         defaults={
@@ -491,15 +516,25 @@ def release_upload_paper(
 @transaction.atomic
 def release_resubmit(*, release: Release, actor: Any, scan: UploadedFile | None = None) -> Release:
     """Send a rejected paper release back to review, with a better scan when the old one was the problem."""
-    release = Release.objects.select_for_update().get(pk=release.pk)
+    release = Release.objects.select_for_update().select_related("creator").get(pk=release.pk)
+    _check_creator_or_reviewer(actor, release.creator)
     if release.method == Release.Method.ONLINE:
         raise ValidationError(
             "An online release is fixed by sending the person a new signing link.", code="invalid_transition"
         )
+    # Checked before the scan is stored, so a refused resubmission leaves no file behind.
+    if Release.Status.SUBMITTED not in Release.TRANSITIONS[release.status]:
+        raise ValidationError(
+            f"This release is {release.get_status_display().lower()}; it cannot be submitted again.",
+            code="invalid_transition",
+        )
+    replaced = []
     if scan is not None:
         content = _scan_file(scan)
+        replaced = [str(release.scan.name)] if release.scan else []
         release.scan.save(str(content.name), content, save=False)
     _submit(release, actor=actor, action="release.resubmitted")
+    transaction.on_commit(lambda: _delete_files(replaced))
     return release
 
 
@@ -522,29 +557,81 @@ def _notify_creator(
     )
 
 
+def _check_rejection(reason: str, reasons: type[models.TextChoices], note: str) -> None:
+    if reason not in reasons.values:
+        raise ValidationError({"reason": "Choose a reason for the rejection."})
+    if reason == "other" and not note.strip():
+        raise ValidationError({"note": "Say what the problem is, so the creator can fix it."})
+
+
+def _decide(
+    item: Release | Consent,
+    *,
+    reviewer: Any,
+    target: str,
+    reason: str = "",
+    note: str = "",
+    after: dict[str, Any] | None = None,
+    subject: str,
+    creator_user_id: int,
+    path: str,
+) -> None:
+    """A reviewer's decision on a locked release or consent: recorded, audited, and sent to the creator."""
+    before = _transition(item, target)
+    item.reviewed_by, item.reviewed_at = reviewer, timezone.now()
+    item.rejection_reason, item.review_note = reason, note.strip()
+    item.save()
+    noun = "release" if isinstance(item, Release) else "consent"
+    approved = not reason
+    audit_event_record(
+        actor=reviewer,
+        action=f"{noun}.{'approved' if approved else 'rejected'}",
+        object_type=noun,
+        object_id=item.public_id,
+        before={"status": before},
+        after={
+            "status": item.status,
+            **({"reason": reason} if reason else {}),
+            "note": item.review_note,
+            **(after or {}),
+        },
+    )
+    _notify_creator(
+        creator_user_id=creator_user_id,
+        subject=subject,
+        approved=approved,
+        reason=item.get_rejection_reason_display() if reason else "",
+        note=item.review_note,
+        path=path,
+    )
+
+
+def _release_decision_context(release: Release) -> dict[str, Any]:
+    return {
+        "subject": f"{release.get_kind_display()} for {release.legal_name}",
+        "creator_user_id": release.creator.user_id,
+        "path": reverse("licensing:release-detail", kwargs={"public_id": release.public_id}),
+    }
+
+
+def _consent_decision_context(consent: Consent) -> dict[str, Any]:
+    return {
+        "subject": f"Consent for “{consent.asset}”",
+        "creator_user_id": consent.asset.creator.user_id,
+        "path": reverse("creators:media-detail", kwargs={"public_id": consent.asset.public_id}),
+    }
+
+
 @transaction.atomic
 def release_approve(*, release: Release, reviewer: Any, note: str = "") -> Release:
     _require_reviewer(reviewer)
     release = Release.objects.select_for_update().select_related("creator").get(pk=release.pk)
-    before = _transition(release, Release.Status.APPROVED)
-    release.reviewed_by, release.reviewed_at = reviewer, timezone.now()
-    release.rejection_reason, release.review_note = "", note.strip()
-    release.save()
-    audit_event_record(
-        actor=reviewer,
-        action="release.approved",
-        object_type="release",
-        object_id=release.public_id,
-        before={"status": before},
-        after={"status": release.status, "note": release.review_note},
-    )
-    _notify_creator(
-        creator_user_id=release.creator.user_id,
-        subject=f"{release.get_kind_display()} for {release.legal_name}",
-        approved=True,
-        reason="",
-        note=release.review_note,
-        path=reverse("licensing:release-detail", kwargs={"public_id": release.public_id}),
+    _decide(
+        release,
+        reviewer=reviewer,
+        target=Release.Status.APPROVED,
+        note=note,
+        **_release_decision_context(release),
     )
     return release
 
@@ -552,30 +639,15 @@ def release_approve(*, release: Release, reviewer: Any, note: str = "") -> Relea
 @transaction.atomic
 def release_reject(*, release: Release, reviewer: Any, reason: str, note: str = "") -> Release:
     _require_reviewer(reviewer)
-    if reason not in Release.RejectionReason.values:
-        raise ValidationError({"reason": "Choose a reason for the rejection."})
-    if reason == Release.RejectionReason.OTHER and not note.strip():
-        raise ValidationError({"note": "Say what the problem is, so the creator can fix it."})
+    _check_rejection(reason, Release.RejectionReason, note)
     release = Release.objects.select_for_update().select_related("creator").get(pk=release.pk)
-    before = _transition(release, Release.Status.REJECTED)
-    release.reviewed_by, release.reviewed_at = reviewer, timezone.now()
-    release.rejection_reason, release.review_note = reason, note.strip()
-    release.save()
-    audit_event_record(
-        actor=reviewer,
-        action="release.rejected",
-        object_type="release",
-        object_id=release.public_id,
-        before={"status": before},
-        after={"status": release.status, "reason": reason, "note": release.review_note},
-    )
-    _notify_creator(
-        creator_user_id=release.creator.user_id,
-        subject=f"{release.get_kind_display()} for {release.legal_name}",
-        approved=False,
-        reason=release.get_rejection_reason_display(),
-        note=release.review_note,
-        path=reverse("licensing:release-detail", kwargs={"public_id": release.public_id}),
+    _decide(
+        release,
+        reviewer=reviewer,
+        target=Release.Status.REJECTED,
+        reason=reason,
+        note=note,
+        **_release_decision_context(release),
     )
     return release
 
@@ -584,7 +656,7 @@ def release_reject(*, release: Release, reviewer: Any, reason: str, note: str = 
 def release_revoke(*, release: Release, actor: Any, reason: str) -> Release:
     """The person withdraws (or a takedown): every asset the release covered stops being sellable at once."""
     release = Release.objects.select_for_update().get(pk=release.pk)
-    _check_may_withdraw(actor, release.creator)
+    _check_creator_or_reviewer(actor, release.creator)
     was_approved = release.status == Release.Status.APPROVED
     before = _transition(release, Release.Status.REVOKED)
     release.revoked_at, release.revocation_reason = timezone.now(), reason.strip()
@@ -607,7 +679,7 @@ def release_revoke(*, release: Release, actor: Any, reason: str) -> Release:
 def release_erase(*, release: Release, actor: Any) -> Release:
     """An erasure request: revoke, delete the signatures and scan, blank personal data; keep a minimal entry."""
     release = Release.objects.select_for_update().get(pk=release.pk)
-    _check_may_withdraw(actor, release.creator)
+    _check_creator_or_reviewer(actor, release.creator)
     if release.erased_at is not None:
         return release
     if release.status != Release.Status.REVOKED:
@@ -702,7 +774,9 @@ def consents_give(
             given_by=actor if getattr(actor, "pk", None) else None,
             property_release_required=property_release_required,
         )
-        for use, choice in permissions.items():
+        # Only the four uses: any other key of `permissions` must not reach a field such as `status`.
+        for use in Use.values:
+            choice = permissions[use]
             setattr(consent, use, choice.permission)
             setattr(
                 consent,
@@ -750,25 +824,14 @@ def consent_approve(
         raise ValidationError(
             {"people_note": f"The detector found {detected} face(s): say why fewer people are identifiable."}
         )
-    before = _transition(consent, Consent.Status.ACTIVE)
     consent.identifiable_people, consent.people_note = people, people_note.strip()
-    consent.reviewed_by, consent.reviewed_at, consent.review_note = reviewer, timezone.now(), note.strip()
-    consent.save()
-    audit_event_record(
-        actor=reviewer,
-        action="consent.approved",
-        object_type="consent",
-        object_id=consent.public_id,
-        before={"status": before},
-        after={"status": consent.status, "identifiable_people": people, "people_note": consent.people_note},
-    )
-    _notify_creator(
-        creator_user_id=consent.asset.creator.user_id,
-        subject=f"Consent for “{consent.asset}”",
-        approved=True,
-        reason="",
-        note=consent.review_note,
-        path=reverse("creators:media-detail", kwargs={"public_id": consent.asset.public_id}),
+    _decide(
+        consent,
+        reviewer=reviewer,
+        target=Consent.Status.ACTIVE,
+        note=note,
+        after={"identifiable_people": people, "people_note": consent.people_note},
+        **_consent_decision_context(consent),
     )
     return consent
 
@@ -776,38 +839,23 @@ def consent_approve(
 @transaction.atomic
 def consent_reject(*, consent: Consent, reviewer: Any, reason: str, note: str = "") -> Consent:
     _require_reviewer(reviewer)
-    if reason not in Consent.RejectionReason.values:
-        raise ValidationError({"reason": "Choose a reason for the rejection."})
-    if reason == Consent.RejectionReason.OTHER and not note.strip():
-        raise ValidationError({"note": "Say what the problem is, so the creator can fix it."})
+    _check_rejection(reason, Consent.RejectionReason, note)
     consent = Consent.objects.select_for_update().select_related("asset__creator").get(pk=consent.pk)
-    before = _transition(consent, Consent.Status.REJECTED)
-    consent.reviewed_by, consent.reviewed_at = reviewer, timezone.now()
-    consent.rejection_reason, consent.review_note = reason, note.strip()
-    consent.save()
-    audit_event_record(
-        actor=reviewer,
-        action="consent.rejected",
-        object_type="consent",
-        object_id=consent.public_id,
-        before={"status": before},
-        after={"status": consent.status, "reason": reason, "note": consent.review_note},
-    )
-    _notify_creator(
-        creator_user_id=consent.asset.creator.user_id,
-        subject=f"Consent for “{consent.asset}”",
-        approved=False,
-        reason=consent.get_rejection_reason_display(),
-        note=consent.review_note,
-        path=reverse("creators:media-detail", kwargs={"public_id": consent.asset.public_id}),
+    _decide(
+        consent,
+        reviewer=reviewer,
+        target=Consent.Status.REJECTED,
+        reason=reason,
+        note=note,
+        **_consent_decision_context(consent),
     )
     return consent
 
 
-def _check_may_withdraw(actor: Any, creator: CreatorProfile) -> None:
+def _check_creator_or_reviewer(actor: Any, creator: CreatorProfile) -> None:
     if getattr(actor, "is_reviewer", False) or getattr(actor, "pk", None) == creator.user_id:
         return
-    raise PermissionDenied("Only the creator or a reviewer can withdraw this.")
+    raise PermissionDenied("Only the creator or a reviewer can do this.")
 
 
 def _withdraw_one(consent: Consent, *, actor: Any, reason: str) -> None:
@@ -848,7 +896,7 @@ def consents_withdraw(*, asset_ids: Iterable[int], actor: Any, reason: str = "")
     if len(assets) != len(wanted):
         raise ValidationError({"assets": "Some of the chosen assets do not exist."})
     for asset in assets:
-        _check_may_withdraw(actor, asset.creator)
+        _check_creator_or_reviewer(actor, asset.creator)
     # Locked in id order, the same order every withdrawer and approver takes, so two of them cannot deadlock.
     live = list(
         Consent.objects.select_for_update()
@@ -873,7 +921,10 @@ def assets_erase(*, asset_ids: Iterable[int], actor: Any) -> int:
     """An erasure request: withdraw consent, delete originals and derivatives, blank what describes the assets."""
     wanted = sorted(set(asset_ids))
     consents_withdraw(asset_ids=wanted, actor=actor, reason="Erasure requested.")
-    for asset_id in wanted:
+    not_yet_erased = MediaAsset.objects.filter(pk__in=wanted, erased_at__isnull=True).values_list(
+        "pk", flat=True
+    )
+    for asset_id in list(not_yet_erased):
         asset_erase(asset_id=asset_id)
         audit_event_record(actor=actor, action="asset.erased", object_type="asset", object_id=asset_id)
     return len(wanted)

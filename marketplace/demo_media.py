@@ -8,7 +8,7 @@ from pathlib import Path
 
 import av
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 SIZE = (1600, 1067)
 
@@ -130,3 +130,38 @@ def demo_video(seconds: int = 4, size: tuple[int, int] = (640, 360), fps: int = 
             for packet in stream.encode():
                 output.mux(packet)
         return path.read_bytes()
+
+
+def demo_signature(name: str) -> bytes:
+    """A drawn signature for `name`, as the signing page's pad sends it: dark ink on a transparent PNG."""
+    rng = random.Random(name)  # noqa: S311 (drawing, not security)
+    image = Image.new("RGBA", (480, 160), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    x, points = 20.0, []
+    for letter in name:
+        height = 45 if letter.isupper() else 25
+        for step in range(4):
+            x += 3 + rng.random() * 3
+            points.append((x, 95 - height * math.sin(step * math.pi / 3) + rng.uniform(-4, 4)))
+    draw.line(points, fill=(20, 25, 70, 255), width=4, joint="curve")
+    draw.line([(30, 125), (min(x, 460), 118)], fill=(20, 25, 70, 255), width=3)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def demo_release_scan(lines: list[str], signer: str, image_format: str) -> bytes:
+    """A scanned paper release: a printed page of `lines`, signed by hand; PDF or JPEG bytes."""
+    page = Image.new("RGB", (850, 1100), (250, 249, 244))
+    draw = ImageDraw.Draw(page)
+    title, body = ImageFont.load_default(size=30), ImageFont.load_default(size=18)
+    draw.text((70, 70), lines[0], fill=(20, 20, 20), font=title)
+    for row, line in enumerate(lines[1:]):
+        draw.text((70, 140 + row * 32), line, fill=(40, 40, 40), font=body)
+    ink = Image.open(io.BytesIO(demo_signature(signer)))
+    page.paste(ink, (70, 880), ink)
+    draw.line([(70, 1010), (520, 1010)], fill=(90, 90, 90), width=2)
+    draw.text((70, 1020), signer, fill=(40, 40, 40), font=body)
+    buffer = io.BytesIO()
+    page.save(buffer, image_format, **({"quality": 85} if image_format == "JPEG" else {"resolution": 100.0}))
+    return buffer.getvalue()

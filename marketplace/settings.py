@@ -32,6 +32,9 @@ def _secret_from_var_file(name: str) -> str:
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _secret_from_var_file("secret_key")
+# Ed25519 private key, PKCS#8 PEM ("\n" escapes allowed), signing bundle checksums; when empty,
+# datasets.signing_key generates one into VAR_DIR (embedded default only).
+SIGNING_KEY = env.str("SIGNING_KEY", default="", multiline=True)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_NAME = env.str("SITE_NAME", default="Datamarket")

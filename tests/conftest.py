@@ -1,4 +1,5 @@
 import contextlib
+import importlib
 import os
 import re
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -46,6 +48,16 @@ def _fresh_cache() -> Iterator[None]:
     """No test inherits another's throttling counts."""
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _license_tiers(request: pytest.FixtureRequest) -> None:
+    """A transactional test ends by emptying every table, migration data included: the tiers come back here."""
+    marker = request.node.get_closest_marker("django_db")
+    if "transactional_db" in request.fixturenames or (marker and marker.kwargs.get("transaction")):
+        request.getfixturevalue("transactional_db")
+        tiers_migration = importlib.import_module("licensing.migrations.0003_license_terms")
+        tiers_migration.create_tiers(django_apps, None)
 
 
 @pytest.fixture

@@ -1,24 +1,80 @@
+import io
+import re
+from pathlib import Path
+
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
 from creators.models import CreatorProfile, MediaAsset
+from licensing.models import AuditEvent, Consent, Release, SelfIdentification
+from licensing.selectors import sellable_assets
 from marketplace.management.commands.seed_demo import DEMO_ACCOUNTS, DEMO_PHOTOS
 from marketplace.models import User
 
 pytestmark = pytest.mark.django_db
 
 
+def _counts() -> tuple[int, ...]:
+    return tuple(
+        model.objects.count() for model in (User, CreatorProfile, MediaAsset, Release, Consent, AuditEvent)
+    )
+
+
 def test_seed_demo_is_idempotent(media_root):
     call_command("seed_demo")
-    counts = (User.objects.count(), CreatorProfile.objects.count(), MediaAsset.objects.count())
+    counts = _counts()
 
     call_command("seed_demo")
 
-    assert counts == (3, 1, DEMO_PHOTOS + 1)
-    assert (User.objects.count(), CreatorProfile.objects.count(), MediaAsset.objects.count()) == counts
+    assert counts[:3] == (3, 1, DEMO_PHOTOS + 1)
+    assert _counts() == counts
     assert set(MediaAsset.objects.values_list("status", flat=True)) == {"ready"}
     assert MediaAsset.objects.filter(kind="video").count() == 1
+
+
+def test_the_demo_has_releases_and_consents_in_every_state(media_root):
+    call_command("seed_demo")
+
+    assert set(Release.objects.values_list("status", flat=True)) == set(Release.Status.values)
+    assert set(Consent.objects.values_list("status", flat=True)) == set(Consent.Status.values)
+    submitted = Release.objects.filter(status=Release.Status.SUBMITTED)
+    assert set(submitted.values_list("method", flat=True)) == {Release.Method.ONLINE, Release.Method.PAPER}
+    assert Release.objects.get(status=Release.Status.REJECTED).rejection_reason
+
+
+def test_the_demo_releases_carry_their_signatures_and_scans(media_root):
+    call_command("seed_demo")
+
+    for release in Release.objects.filter(method=Release.Method.ONLINE).exclude(
+        status=Release.Status.AWAITING_SIGNATURE
+    ):
+        assert (media_root / release.signature.name).is_file()
+        assert (media_root / release.witness_signature.name).is_file()
+    scans = {Path(r.scan.name).suffix for r in Release.objects.filter(method=Release.Method.PAPER)}
+    assert scans == {".pdf", ".jpg"}
+
+
+def test_the_demo_sells_some_assets_and_keeps_some_self_identification(media_root):
+    call_command("seed_demo")
+
+    assert sellable_assets().exists()
+    assert SelfIdentification.objects.exists()
+    assert "Audit log intact" in _audit_verify()
+
+
+def test_the_demo_prints_a_working_signing_link(client, media_root):
+    output = io.StringIO()
+    call_command("seed_demo", stdout=output)
+
+    link = re.search(r"Signing link for .+: https?://[^/]+(/\S+)", output.getvalue()).group(1)
+    assert client.get(link).status_code == 200
+
+
+def _audit_verify() -> str:
+    output = io.StringIO()
+    call_command("audit_verify", stdout=output)
+    return output.getvalue()
 
 
 @pytest.mark.parametrize(("email", "password", "role"), [account[:3] for account in DEMO_ACCOUNTS])

@@ -14,5 +14,8 @@ class Command(BaseCommand):
                 f"({report.checked} entries read)."
             )
         self.stdout.write(
-            self.style.SUCCESS(f"Audit log intact: {report.checked} entries, every link holds.")
+            self.style.SUCCESS(
+                f"Audit log intact: {report.checked} entries, every link holds. "
+                f"Newest entry {report.last_sequence}, hash {report.last_hash}."
+            )
         )

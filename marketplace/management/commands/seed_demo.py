@@ -1,14 +1,37 @@
-"""Fill an empty site with demo accounts (and, as the product grows, demo media, releases and sales)."""
+"""Fill an empty site with demo accounts, media, and releases and consents in every state."""
 
+import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
 
-from creators.models import MediaAsset
+from creators.models import CreatorProfile, MediaAsset
 from creators.services import asset_ingest, asset_upload
-from marketplace.demo_media import demo_photos, demo_video
+from licensing.models import Consent, LicenseTerms, Permission, Release, Use
+from licensing.selectors import sellable_assets
+from licensing.services import (
+    ReleaseSubject,
+    SelfDescription,
+    Signer,
+    UsePermission,
+    consent_approve,
+    consent_reject,
+    consents_give,
+    consents_withdraw,
+    release_approve,
+    release_reject,
+    release_request_online,
+    release_revoke,
+    release_sign_online,
+    release_signing_token,
+    release_upload_paper,
+)
+from marketplace.demo_media import demo_photos, demo_release_scan, demo_signature, demo_video
 from marketplace.models import User
 from marketplace.services import reviewer_grant, user_signup
 
@@ -34,6 +57,8 @@ class Command(BaseCommand):
         self._accounts()
         if not options["accounts_only"]:
             self._media()
+            self._licensing()
+            self._signing_links()
 
     @transaction.atomic
     def _accounts(self) -> None:
@@ -73,3 +98,189 @@ class Command(BaseCommand):
             asset_ingest(asset_id=asset.pk)
         ready = MediaAsset.objects.filter(creator=creator, status=MediaAsset.Status.READY).count()
         self.stdout.write(f"Demo media: {ready} of {len(uploads)} photos and videos ready.")
+
+    @transaction.atomic
+    def _licensing(self) -> None:
+        """Releases and consents in every state, made through the services so the audit log tells their story."""
+        creator = User.objects.get(email=DEMO_ACCOUNTS[0][0])
+        profile = creator.creator_profile
+        if Release.objects.filter(creator=profile).exists():
+            return
+        reviewer = User.objects.get(email=DEMO_ACCOUNTS[2][0])
+        photos = list(
+            MediaAsset.objects.filter(
+                creator=profile, kind=MediaAsset.Kind.IMAGE, status=MediaAsset.Status.READY
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        video = MediaAsset.objects.filter(creator=profile, kind=MediaAsset.Kind.VIDEO).values_list(
+            "pk", flat=True
+        )
+        if len(photos) < DEMO_PHOTOS or not video:
+            self.stdout.write("Demo releases and consents skipped: the demo media did not all finish ingest.")
+            return
+        demo = _DemoReleases(creator=creator, profile=profile)
+
+        # One release in each state; photo i is the shoot of release i.
+        demo.online("Inês Almeida", photos[0])  # awaiting the person's signature
+        demo.signed_online("Tomás Costa", photos[1], SelfDescription("18_29", "man", "Portuguese"))
+        demo.paper_property("Casa do Largo, Lda.", photos[2])  # submitted, with a scanned JPEG
+        approved = demo.signed_online(
+            "Marta Ribeiro", photos[3], SelfDescription("30_44", "woman", "Cape Verdean")
+        )
+        release_approve(release=approved, reviewer=reviewer, note="Signatures, witness and dates check out.")
+        rejected = demo.paper_model("João Pereira", photos[4])  # a scanned PDF
+        release_reject(
+            release=rejected,
+            reviewer=reviewer,
+            reason=Release.RejectionReason.NAME_MISMATCH,
+            note="The scan is signed “J. Pereira Silva”; the release names João Pereira.",
+        )
+        revoked = demo.signed_online("Carla Mendes", photos[5], None)
+        release_approve(release=revoked, reviewer=reviewer)
+
+        # Consent: pending where a release is still open, active where the asset can be sold, and the rest.
+        by_asset = {
+            consent.asset_id: consent
+            for consent in demo.consent(photos[:2], generative=Permission.NOT_ALLOWED)
+            + demo.consent(photos[2:3], generative=Permission.NOT_ALLOWED, property_release_required=True)
+            + demo.consent(photos[3:6], generative=Permission.NOT_ALLOWED)
+            + demo.consent(photos[6:], generative=Permission.ALLOWED)
+            + demo.consent(list(video), generative=Permission.CONSTRAINED)
+        }
+        consent_approve(consent=by_asset[photos[3]], reviewer=reviewer, identifiable_people=1)
+        consent_approve(consent=by_asset[photos[5]], reviewer=reviewer, identifiable_people=1)
+        consent_reject(
+            consent=by_asset[photos[4]],
+            reviewer=reviewer,
+            reason=Consent.RejectionReason.RELEASE_MISSING,
+            note="The model release for the person in this photo was not approved.",
+        )
+        for asset_id in [*photos[6:], *video]:
+            consent_approve(
+                consent=by_asset[asset_id],
+                reviewer=reviewer,
+                identifiable_people=0,
+                people_note="A drawn scene: no one in it.",
+            )
+        release_revoke(release=revoked, actor=creator, reason="Carla asked to be left out of AI training.")
+        consents_withdraw(
+            asset_ids=[photos[-1]], actor=creator, reason="I would rather keep this one private."
+        )
+        sellable = sellable_assets().filter(creator=profile).count()
+        self.stdout.write(
+            f"Demo licensing: {Release.objects.filter(creator=profile).count()} releases and "
+            f"{Consent.objects.filter(asset__creator=profile).count()} consents in every state; "
+            f"{sellable} assets sellable."
+        )
+
+    def _signing_links(self) -> None:
+        """The link the person named in each release awaiting a signature opens, to try the signing page."""
+        for release in Release.objects.filter(
+            creator__user__email=DEMO_ACCOUNTS[0][0], status=Release.Status.AWAITING_SIGNATURE
+        ):
+            path = reverse("licensing:release-sign", kwargs={"token": release_signing_token(release=release)})
+            self.stdout.write(f"Signing link for {release.legal_name}: {settings.SITE_URL}{path}")
+
+
+WITNESS = "Sofia Lopes"
+
+
+class _DemoReleases:
+    """The demo creator's releases and consents, made the way the pages make them."""
+
+    def __init__(self, *, creator: User, profile: CreatorProfile) -> None:
+        self.creator, self.profile = creator, profile
+        today = timezone.localdate()
+        self.shoot = (today - datetime.timedelta(days=21), today - datetime.timedelta(days=20))
+
+    def online(self, name: str, asset_id: int) -> Release:
+        return release_request_online(
+            creator=self.profile,
+            subject=ReleaseSubject(
+                kind=Release.Kind.MODEL, legal_name=name, email=f"{name.split()[0].lower()}@example.com"
+            ),
+            asset_ids=[asset_id],
+            shoot_start=self.shoot[0],
+            shoot_end=self.shoot[1],
+            actor=self.creator,
+        )
+
+    def _signer(self, name: str, *, drawn: bool) -> Signer:
+        return Signer(
+            signed_name=name,
+            date_of_birth=datetime.date(1991, 3, 14),
+            address="Rua das Flores 12, 1200-195 Lisboa",
+            email=f"{name.split()[0].lower()}@example.com",
+            phone="",
+            signature_png=demo_signature(name) if drawn else b"",
+            witness_name=WITNESS,
+            witness_signature_png=demo_signature(WITNESS) if drawn else b"",
+        )
+
+    def signed_online(self, name: str, asset_id: int, said: SelfDescription | None) -> Release:
+        return release_sign_online(
+            release=self.online(name, asset_id),
+            signer=self._signer(name, drawn=True),
+            self_description=said,
+            ip_address="127.0.0.1",
+            user_agent="seed_demo",
+        )
+
+    def _paper(self, subject: ReleaseSubject, asset_id: int, scan: SimpleUploadedFile) -> Release:
+        return release_upload_paper(
+            creator=self.profile,
+            subject=subject,
+            asset_ids=[asset_id],
+            shoot_start=self.shoot[0],
+            shoot_end=self.shoot[1],
+            signer=self._signer(subject.legal_name, drawn=False),
+            signed_on=self.shoot[1],
+            scan=scan,
+            actor=self.creator,
+        )
+
+    def paper_model(self, name: str, asset_id: int) -> Release:
+        lines = [
+            "MODEL RELEASE",
+            f"I, {name}, allow the photographs of me taken",
+            "on the dates below to be licensed.",
+        ]
+        scan = demo_release_scan(lines, name, "PDF")
+        return self._paper(
+            ReleaseSubject(kind=Release.Kind.MODEL, legal_name=name),
+            asset_id,
+            SimpleUploadedFile("r.pdf", scan),
+        )
+
+    def paper_property(self, owner: str, asset_id: int) -> Release:
+        lines = [
+            "PROPERTY RELEASE",
+            f"{owner}, owner of the building shown,",
+            "allows these photographs to be licensed.",
+        ]
+        scan = demo_release_scan(lines, owner, "JPEG")
+        subject = ReleaseSubject(
+            kind=Release.Kind.PROPERTY,
+            legal_name=owner,
+            property_description="The tiled façade of the house on Largo do Carmo.",
+        )
+        return self._paper(subject, asset_id, SimpleUploadedFile("r.jpg", scan))
+
+    def consent(
+        self, asset_ids: list[int], *, generative: str, property_release_required: bool = False
+    ) -> list[Consent]:
+        permissions = {use: UsePermission(Permission.ALLOWED) for use in Use.values}
+        permissions[Use.GENERATIVE_AI_TRAINING] = UsePermission(
+            generative,
+            "No images presented as a real, named person." if generative == Permission.CONSTRAINED else "",
+        )
+        return consents_give(
+            creator=self.profile,
+            asset_ids=asset_ids,
+            permissions=permissions,
+            terms=LicenseTerms.objects.all(),
+            property_release_required=property_release_required,
+            actor=self.creator,
+        )

@@ -1,0 +1,35 @@
+import stat
+
+import pytest
+
+from datasets.packaging.checksums import generate_private_key_pem, load_private_key, public_key_pem
+from datasets.signing_key import KEY_FILE_NAME, signing_key
+
+
+def test_without_a_setting_a_key_is_generated_into_var_once_and_kept(settings, tmp_path):
+    settings.SIGNING_KEY = ""
+    settings.VAR_DIR = tmp_path
+
+    first = signing_key()
+    key_file = tmp_path / KEY_FILE_NAME
+
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert public_key_pem(signing_key()) == public_key_pem(first)
+    assert [path.name for path in tmp_path.iterdir()] == [KEY_FILE_NAME]
+
+
+def test_the_setting_wins_over_the_var_file(settings, tmp_path):
+    pem = generate_private_key_pem()
+    settings.SIGNING_KEY = pem.decode()
+    settings.VAR_DIR = tmp_path
+
+    assert public_key_pem(signing_key()).startswith(b"-----BEGIN PUBLIC KEY-----")
+    assert signing_key().private_bytes_raw() == load_private_key(pem).private_bytes_raw()
+    assert not (tmp_path / KEY_FILE_NAME).exists()
+
+
+def test_a_setting_that_is_not_an_ed25519_key_is_refused(settings):
+    settings.SIGNING_KEY = "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n"
+
+    with pytest.raises(ValueError, match="not an unencrypted PKCS#8 PEM private key"):
+        signing_key()

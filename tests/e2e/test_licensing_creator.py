@@ -1,0 +1,106 @@
+import io
+
+import pytest
+from django.core.files.base import ContentFile
+from PIL import Image, ImageDraw
+from playwright.sync_api import expect
+
+from licensing.models import Release
+from tests.factories import MediaAssetFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _log_in(page, user, password):
+    page.goto("/account/login/")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def _thumbnail(colour: str) -> ContentFile:
+    image = Image.new("RGB", (320, 240), colour)
+    ImageDraw.Draw(image).ellipse([110, 50, 210, 170], fill="#f2d0b5")
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG")
+    return ContentFile(buffer.getvalue(), name="thumbnail.jpg")
+
+
+def _draw_on(page, pad_input: str) -> None:
+    """A signature drawn with the mouse: press, a few strokes across the pad, release."""
+    canvas = page.locator("[data-signature-pad]", has=page.locator(f"input[name={pad_input}]")).locator(
+        "canvas"
+    )
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert box is not None
+    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+    page.mouse.move(x + 0.1 * w, y + 0.7 * h)
+    page.mouse.down()
+    for fx, fy in [(0.25, 0.25), (0.4, 0.75), (0.55, 0.3), (0.7, 0.7), (0.9, 0.35)]:
+        page.mouse.move(x + fx * w, y + fy * h, steps=8)
+    page.mouse.up()
+
+
+def test_a_creator_asks_for_a_release_online_and_the_person_signs_it(
+    page, browser, live_server, screenshot, creator, password, media_root
+):
+    assets = []
+    for number, colour in enumerate(["#4a7a9c", "#9c6b4a", "#5c8a4f"], start=1):
+        asset = MediaAssetFactory(creator=creator.creator_profile, title=f"Portrait on the quay {number}")
+        asset.thumbnail.save("thumbnail.jpg", _thumbnail(colour))
+        assets.append(asset)
+    _log_in(page, creator, password)
+
+    page.get_by_role("link", name="Releases").first.click()
+    page.get_by_role("button", name="New release").click()
+    page.locator(f'input[name=assets][value="{assets[0].public_id}"]').check()
+    page.locator(f'input[name=assets][value="{assets[1].public_id}"]').check()
+    page.get_by_label("Full legal name").fill("Maria Model")
+    page.get_by_label("Their email").fill("maria@example.com")
+    page.get_by_label("First day of the shoot").fill("2026-05-01")
+    page.get_by_label("Last day of the shoot").fill("2026-05-03")
+    expect(page.get_by_role("heading", name="The signed paper release")).to_be_hidden()
+    screenshot(page, "01-new-release")
+    page.get_by_role("button", name="Create the release").click()
+
+    link = page.get_by_label("Link").input_value()
+    assert "/sign/" in link
+    screenshot(page, "02-signing-link")
+
+    person = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
+    )
+    person.set_default_timeout(15_000)
+    signing = person.new_page()
+    signing.goto(link)
+    expect(signing.get_by_role("heading", name="Model release from")).to_be_visible()
+    expect(signing.get_by_text("I, Maria Model, give")).to_be_visible()
+    expect(signing.get_by_role("heading", name="Parent or guardian")).to_be_hidden()
+    signing.get_by_label("Your full name").fill("Maria Model")
+    signing.get_by_label("Date of birth").fill("1994-02-11")
+    signing.get_by_label("Postal address").fill("1 Rua Augusta, Lisboa")
+    _draw_on(signing, "signature")
+    signing.get_by_label("Witness's full name").fill("Wendy Witness")
+    _draw_on(signing, "witness_signature")
+    assert signing.locator("input[name=signature]").input_value().startswith("data:image/png;base64,")
+    screenshot(signing, "03-signing-page")
+    signing.get_by_role("button", name="Sign the release").click()
+
+    expect(signing.get_by_role("heading", name="Thank you, the release is signed")).to_be_visible()
+    screenshot(signing, "04-signed")
+    person.close()
+
+    page.reload()
+    expect(page.locator(".page-head .badge")).to_have_text("Submitted for review")
+    screenshot(page, "05-submitted")
+    release = Release.objects.get()
+    assert release.status == Release.Status.SUBMITTED
+    assert set(release.assets.all()) == set(assets[:2])
+    assert release.signed_user_agent and release.signed_ip == "127.0.0.1"
+    assert (media_root / release.signature.name).exists()
+    assert (media_root / release.witness_signature.name).exists()
+
+    page.get_by_role("link", name="Consent").first.click()
+    expect(page.locator(".consent-card")).to_have_count(3)
+    screenshot(page, "06-consent")
