@@ -1,1 +1,197 @@
-"""Datasets, their versions and bundles arrive with the datasets issue."""
+"""Curated datasets, their immutable versions, and the files a version's bundle is made of."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class MediaType(models.TextChoices):
+    ANY = "any", "Photos and videos"
+    IMAGE = "image", "Photos"
+    VIDEO = "video", "Videos"
+
+
+class Dataset(models.Model):
+    """A curated dataset: what it is for, and the saved selection each new version is built from."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(max_length=10_000)
+    category = models.CharField(max_length=20, blank=True)
+    intended_uses = models.TextField(max_length=5000, blank=True)
+    is_public = models.BooleanField(default=False)
+
+    # The saved selection. Empty means "no restriction" for every filter.
+    media_type = models.CharField(max_length=8, choices=MediaType.choices, default=MediaType.ANY)
+    categories = models.JSONField(default=list, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    min_width = models.PositiveIntegerField(null=True, blank=True)
+    min_height = models.PositiveIntegerField(null=True, blank=True)
+    # Variance of the Laplacian at the analysis scale: higher is sharper.
+    min_sharpness = models.FloatField(null=True, blank=True)
+    exposure_min = models.FloatField(null=True, blank=True)
+    exposure_max = models.FloatField(null=True, blank=True)
+    # CAWG uses (licensing.models.Use values) every item's consent must allow.
+    required_uses = models.JSONField(default=list, blank=True)
+    license_terms = models.ManyToManyField("licensing.LicenseTerms", blank=True, related_name="datasets")
+    exclude_near_duplicates = models.BooleanField(default=True)
+    included_assets = models.ManyToManyField("creators.MediaAsset", blank=True, related_name="+")
+    excluded_assets = models.ManyToManyField("creators.MediaAsset", blank=True, related_name="+")
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(media_type__in=["any", "image", "video"]), name="dataset_media_type_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class DatasetVersion(models.Model):
+    """One frozen selection of a dataset and its bundle; what a buyer licenses. Never changes once sealed."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        BUILDING = "building", "Building"
+        PUBLISHED = "published", "Published"
+        FAILED = "failed", "Failed"
+        SUPERSEDED = "superseded", "Superseded"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.DRAFT: frozenset({Status.BUILDING}),
+        Status.BUILDING: frozenset({Status.PUBLISHED, Status.FAILED}),
+        Status.FAILED: frozenset({Status.BUILDING}),
+        Status.PUBLISHED: frozenset({Status.SUPERSEDED, Status.WITHDRAWN}),
+        Status.SUPERSEDED: frozenset(),
+        Status.WITHDRAWN: frozenset(),
+    }
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    # The version this one replaces, and why (a withdrawal of consent, a curation change).
+    supersedes = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
+    )
+    change_note = models.TextField(blank=True, max_length=2000)
+
+    # Build progress, shown on the page while the worker runs.
+    item_count = models.PositiveIntegerField(default=0)
+    total_bytes = models.BigIntegerField(default=0)
+    items_done = models.PositiveIntegerField(default=0)
+    bytes_done = models.BigIntegerField(default=0)
+    shards_done = models.PositiveIntegerField(default=0)
+    build_attempts = models.PositiveSmallIntegerField(default=0)
+    failure_reason = models.TextField(blank=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    sealed_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["dataset", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "number"], name="dataset_version_number_unique"),
+            models.UniqueConstraint(
+                fields=["dataset"],
+                condition=models.Q(status="building"),
+                name="dataset_one_building_version",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    status__in=["draft", "building", "published", "failed", "superseded", "withdrawn"]
+                ),
+                name="dataset_version_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset.slug} v{self.number}"
+
+    @property
+    def name(self) -> str:
+        """The bundle's folder and shard prefix: `<slug>-v<N>`."""
+        return f"{self.dataset.slug}-v{self.number}"
+
+
+class VersionItem(models.Model):
+    """One sample of a sealed version, with what made it sellable at that moment."""
+
+    version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="items")
+    # Kept when the asset is later erased: buyers must still be told which sample key to delete.
+    asset = models.ForeignKey("creators.MediaAsset", on_delete=models.SET_NULL, null=True, related_name="+")
+    key = models.CharField(max_length=64)
+    position = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    byte_size = models.BigIntegerField()
+    consent_id = models.UUIDField()
+    release_ids = models.JSONField(default=list)
+    # Each CAWG use's permission and constraint, as the consent said when the version was sealed.
+    uses = models.JSONField(default=dict)
+    creator_pseudonym = models.CharField(max_length=32)
+
+    class Meta:
+        ordering = ["version", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "key"], name="version_item_key_unique"),
+            models.UniqueConstraint(fields=["version", "position"], name="version_item_position_unique"),
+            models.UniqueConstraint(
+                fields=["version", "asset"],
+                condition=models.Q(asset__isnull=False),
+                name="version_item_asset_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} / {self.key}"
+
+
+class BundleFile(models.Model):
+    """A finished file of a version's bundle, in storage: a build resumes after the last finished shard."""
+
+    class Kind(models.TextChoices):
+        SHARD = "shard", "Shard"
+        DOCUMENT = "document", "Document"
+
+    version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="files")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # Relative to the bundle's root, as SHA256SUMS lists it: "shards/<name>-000000.tar", "croissant.json".
+    path = models.CharField(max_length=255)
+    storage_name = models.CharField(max_length=255)
+    byte_size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    # Shards only: their order, and the position of the last item each one holds.
+    shard_index = models.PositiveIntegerField(null=True, blank=True)
+    last_position = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["version", "kind", "path"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "path"], name="bundle_file_path_unique"),
+            models.UniqueConstraint(
+                fields=["version", "shard_index"],
+                condition=models.Q(kind="shard"),
+                name="bundle_file_shard_index_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} / {self.path}"

@@ -21,7 +21,7 @@ def _approved_releases(kind: str, *, biometric: bool = False) -> Coalesce:
     if biometric:
         releases = releases.filter(biometric_consent=True)
     counted = releases.order_by().values("assets").annotate(total=Count("pk")).values("total")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0), output_field=IntegerField())
 
 
 def sellable_assets(
@@ -63,6 +63,7 @@ def sellable_assets(
                 Subquery(active_consent.values("identifiable_people")[:1], output_field=IntegerField()),
                 F("face_count"),
                 Value(0),
+                output_field=IntegerField(),
             ),
             property_required=Exists(active_consent.filter(property_release_required=True)),
             approved_model_releases=_approved_releases(Release.Kind.MODEL),
