@@ -1,0 +1,475 @@
+"""croissant.json: MLCommons Croissant 1.0 metadata with the Responsible AI (RAI) 1.0 properties.
+
+The record set "samples" reads manifest.parquet, one field per manifest column, so a Croissant loader
+(`mlcroissant.Dataset(jsonld="croissant.json").records("samples")`) yields the manifest's rows. The shards
+are described as a FileSet for discovery; the media in them are read with WebDataset (see README.md).
+
+The RAI texts are made from the description's own numbers and from what the site does to every version
+(the prose functions here are shared with DATASHEET.md), never from a template that could claim more.
+"""
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from datasets.packaging.description import (
+    DatasetDescription,
+    by_count,
+    prohibited_uses,
+    reportable_groups,
+    share,
+    use_label,
+)
+from datasets.packaging.manifest import JSONL_NAME, PARQUET_NAME, SCHEMA
+
+CROISSANT_NAME = "croissant.json"
+CROISSANT_1_0 = "http://mlcommons.org/croissant/1.0"
+# The RAI specification asks a dataset that uses its vocabulary to declare this too.
+RAI_1_0 = "http://mlcommons.org/croissant/RAI/1.0"
+
+# The @context of the Croissant 1.0 specification (its example datasets carry the same), with the RAI
+# namespace it lists.
+CONTEXT: dict[str, Any] = {
+    "@language": "en",
+    "@vocab": "https://schema.org/",
+    "citeAs": "cr:citeAs",
+    "column": "cr:column",
+    "conformsTo": "dct:conformsTo",
+    "cr": "http://mlcommons.org/croissant/",
+    "rai": "http://mlcommons.org/croissant/RAI/",
+    "data": {"@id": "cr:data", "@type": "@json"},
+    "dataType": {"@id": "cr:dataType", "@type": "@vocab"},
+    "dct": "http://purl.org/dc/terms/",
+    "examples": {"@id": "cr:examples", "@type": "@json"},
+    "extract": "cr:extract",
+    "field": "cr:field",
+    "fileProperty": "cr:fileProperty",
+    "fileObject": "cr:fileObject",
+    "fileSet": "cr:fileSet",
+    "format": "cr:format",
+    "includes": "cr:includes",
+    "isLiveDataset": "cr:isLiveDataset",
+    "jsonPath": "cr:jsonPath",
+    "key": "cr:key",
+    "md5": "cr:md5",
+    "parentField": "cr:parentField",
+    "path": "cr:path",
+    "recordSet": "cr:recordSet",
+    "references": "cr:references",
+    "regex": "cr:regex",
+    "repeated": "cr:repeated",
+    "replace": "cr:replace",
+    "samplingRate": "cr:samplingRate",
+    "sc": "https://schema.org/",
+    "separator": "cr:separator",
+    "source": "cr:source",
+    "subField": "cr:subField",
+    "transform": "cr:transform",
+}
+
+RECORD_SET = "samples"
+SHARDS_ID = "shards"
+
+# What each manifest column holds, for the record set's fields (and the datasheet's composition section).
+COLUMN_DESCRIPTIONS = {
+    "key": "The sample's key: the member names of its media and JSON in the shards.",
+    "sha256": "SHA-256 of the media file, hex.",
+    "bytes": "Size of the media file in bytes.",
+    "media_type": "MIME type of the media file (image/jpeg, video/mp4, ...).",
+    "width": "Width in pixels, upright.",
+    "height": "Height in pixels, upright.",
+    "duration": "Duration in seconds; videos only.",
+    "capture_time": "When the picture or video was taken (UTC), from its metadata; empty when unknown.",
+    "tags": "The creator's tags.",
+    "caption": "The creator's caption.",
+    "license_terms_id": "The license terms the sample is licensed under.",
+    "license_terms_version": "The version of those license terms.",
+    "consent_uses": "The CAWG uses the creator consented to for this sample.",
+    "consent_constraints": "The creator's own words for uses consented to with a constraint.",
+    "release_ids": "Identifiers of the model and property releases covering the sample.",
+    "creator_id": "Pseudonymous identifier of the creator, stable within the site.",
+    "blur": "Sharpness: variance of the Laplacian at a fixed analysis size; higher is sharper.",
+    "exposure": "Mean luminance, 0-255.",
+    "resolution_class": "Resolution class (low, hd, high, very_high) by megapixels.",
+    "motion": "Motion from 0 (still) to 1; videos only.",
+    "face_count": "Faces detected at ingest.",
+}
+SUBFIELD_DESCRIPTIONS = {
+    "consent_constraints": {
+        "use": "The CAWG use constrained.",
+        "text": "The constraint, as the creator wrote it.",
+    }
+}
+
+
+def croissant_jsonld(description: DatasetDescription) -> dict[str, Any]:
+    """The version's Croissant 1.0 + RAI 1.0 metadata as a JSON-LD document."""
+    tier = description.license
+    return {
+        "@context": CONTEXT,
+        "@type": "sc:Dataset",
+        "conformsTo": [CROISSANT_1_0, RAI_1_0],
+        "name": description.bundle_name,
+        "alternateName": description.title,
+        "description": description.description,
+        "url": description.page_url,
+        "license": tier.url,
+        "version": f"{description.version}.0.0",
+        "dateCreated": description.created.isoformat(),
+        "datePublished": description.published.isoformat(),
+        "isAccessibleForFree": False,
+        "citeAs": citation(description),
+        "creator": _organization(description),
+        "publisher": _organization(description),
+        "keywords": _keywords(description),
+        "distribution": _distribution(description),
+        "recordSet": [_record_set()],
+        "rai:dataCollection": collection_text(description),
+        "rai:dataCollectionType": ["User-generated content data", "Manual Human Curator"],
+        **_timeframe(description),
+        "rai:dataPreprocessingProtocol": preprocessing_texts(description),
+        "rai:dataAnnotationProtocol": annotation_text(description),
+        "rai:personalSensitiveInformation": sensitive_texts(description),
+        "rai:dataBiases": bias_texts(description),
+        "rai:dataLimitations": limitation_texts(description),
+        "rai:dataUseCases": use_case_texts(description),
+        "rai:dataSocialImpact": social_impact_text(description),
+        "rai:dataReleaseMaintenancePlan": maintenance_text(description),
+        # Not a term of RAI 1.0, but read by tools that check for synthetic data; true to what ingest does.
+        "rai:hasSyntheticData": False,
+    }
+
+
+def write_croissant(description: DatasetDescription, path: Path) -> Path:
+    """Write croissant.json (sorted keys, UTF-8, a final newline): the same description, the same bytes."""
+    text = json.dumps(croissant_jsonld(description), indent=2, ensure_ascii=False, sort_keys=True)
+    path.write_bytes(f"{text}\n".encode())
+    return path
+
+
+def citation(description: DatasetDescription) -> str:
+    return (
+        f"{description.publisher_name}. {description.title}, version {description.version} "
+        f"({description.bundle_name}), {description.published.year}. {description.page_url}"
+    )
+
+
+def _organization(description: DatasetDescription) -> dict[str, str]:
+    return {"@type": "sc:Organization", "name": description.publisher_name, "url": description.publisher_url}
+
+
+def _keywords(description: DatasetDescription) -> list[str]:
+    keywords = [description.category, *(value for value, _ in by_count(description.distributions.categories))]
+    if description.counts.images:
+        keywords.append("photos")
+    if description.counts.videos:
+        keywords.append("videos")
+    keywords += ["consented data", "model releases", "WebDataset", description.license.name]
+    return list(dict.fromkeys(keywords))  # in order, without repeats
+
+
+def _distribution(description: DatasetDescription) -> list[dict[str, Any]]:
+    formats = {PARQUET_NAME: "application/x-parquet", JSONL_NAME: "application/jsonlines"}
+    manifests = {file.name: file for file in description.manifests}
+    if PARQUET_NAME not in manifests:
+        raise ValueError(f"the description lists no {PARQUET_NAME}, which the record set reads")
+    objects = [
+        {
+            "@type": "cr:FileObject",
+            "@id": name,
+            "name": name,
+            "description": "The manifest: one row per sample.",
+            "contentUrl": name,
+            "contentSize": f"{manifests[name].size} B",
+            "encodingFormat": formats[name],
+            "sha256": manifests[name].sha256,
+        }
+        for name in (PARQUET_NAME, JSONL_NAME)
+        if name in manifests
+    ]
+    shard_bytes = sum(shard.size for shard in description.shards)
+    objects.append(
+        {
+            "@type": "cr:FileSet",
+            "@id": SHARDS_ID,
+            "name": SHARDS_ID,
+            "description": (
+                f"{len(description.shards)} WebDataset shard(s) ({shard_bytes} bytes): each sample is "
+                "<key>.<ext> (the original media file) followed by <key>.json (its manifest row). "
+                "Their SHA-256 digests are in SHA256SUMS."
+            ),
+            "encodingFormat": "application/x-tar",
+            "includes": f"shards/{description.bundle_name}-*.tar",
+        }
+    )
+    return objects
+
+
+def _record_set() -> dict[str, Any]:
+    return {
+        "@type": "cr:RecordSet",
+        "@id": RECORD_SET,
+        "name": RECORD_SET,
+        "description": "One record per sample, read from manifest.parquet.",
+        "key": {"@id": f"{RECORD_SET}/key"},
+        "field": [_field(field) for field in SCHEMA],
+    }
+
+
+def _field(field: pa.Field) -> dict[str, Any]:
+    kind = field.type.value_type if pa.types.is_list(field.type) else field.type
+    node: dict[str, Any] = {
+        "@type": "cr:Field",
+        "@id": f"{RECORD_SET}/{field.name}",
+        "name": field.name,
+        "description": COLUMN_DESCRIPTIONS[field.name],
+    }
+    if pa.types.is_struct(kind):
+        node["subField"] = [
+            {
+                "@type": "cr:Field",
+                "@id": f"{RECORD_SET}/{field.name}/{child.name}",
+                "name": child.name,
+                "description": SUBFIELD_DESCRIPTIONS[field.name][child.name],
+                "dataType": _data_type(child.type),
+                "source": _source(field.name, json_path=child.name),
+            }
+            for child in kind
+        ]
+    else:
+        node["dataType"] = _data_type(kind)
+    node["source"] = _source(field.name)
+    if pa.types.is_list(field.type):
+        node["repeated"] = True
+    return node
+
+
+def _data_type(kind: pa.DataType) -> str:
+    if pa.types.is_string(kind):
+        return "sc:Text"
+    if pa.types.is_integer(kind):
+        return "sc:Integer"
+    if pa.types.is_floating(kind):
+        return "sc:Float"
+    if pa.types.is_timestamp(kind):
+        return "sc:DateTime"
+    if pa.types.is_date(kind):
+        return "sc:Date"
+    if pa.types.is_boolean(kind):
+        return "sc:Boolean"
+    raise TypeError(f"no Croissant data type for Arrow type {kind}")
+
+
+def _source(column: str, *, json_path: str = "") -> dict[str, Any]:
+    source: dict[str, Any] = {"fileObject": {"@id": PARQUET_NAME}, "extract": {"column": column}}
+    if json_path:
+        source["transform"] = {"jsonPath": json_path}
+    return source
+
+
+def _timeframe(description: DatasetDescription) -> dict[str, list[str]]:
+    # The RAI 1.0 vocabulary spells it dataCollectionTimeframe: the start and end of the capture dates.
+    if description.capture_start is None or description.capture_end is None:
+        return {}
+    return {
+        "rai:dataCollectionTimeframe": [
+            description.capture_start.isoformat(),
+            description.capture_end.isoformat(),
+        ]
+    }
+
+
+# The prose below is shared by croissant.json and DATASHEET.md.
+
+
+def collection_text(description: DatasetDescription) -> str:
+    counts = description.counts
+    timeframe = (
+        f" Capture dates run from {description.capture_start.isoformat()} to {description.capture_end.isoformat()}."
+        if description.capture_start and description.capture_end
+        else " No sample carries a capture date."
+    )
+    return (
+        f"{counts.samples} samples ({counts.images} photos, {counts.videos} videos) uploaded to "
+        f"{description.publisher_name} by {counts.creators} creators (photographers and videographers) who "
+        "made them. Each creator attached a model release for every identifiable person and a property "
+        "release where one was needed, and consented per sample to each CAWG use (data mining, AI inference, "
+        "AI training, generative AI training) under versioned license terms. Reviewers checked every release "
+        "and consent before the sample could be sold. The samples were chosen from those whose consent was "
+        f"active for every use of {description.license.name}, by the curation filters: "
+        f"{filters_text(description.curation_filters)}. Consent was re-checked when the version was sealed."
+        + timeframe
+    )
+
+
+def preprocessing_texts(description: DatasetDescription) -> list[str]:
+    return [
+        "The media files in the shards are the creators' originals, byte for byte (the manifest's sha256 "
+        "is of those bytes); nothing is re-encoded, resized or cropped.",
+        "The originals keep their embedded metadata (EXIF, XMP, C2PA): camera details and, where the camera "
+        "recorded it, its GPS position. Metadata is stripped only from the site's thumbnails and previews, "
+        "which are not in the bundle. The manifest holds no location; the site records one only rounded to "
+        "0.1 degree (about 11 km).",
+        "At ingest each file is sniffed and probed (dimensions, duration, capture time, EXIF/XMP/C2PA), "
+        "hashed with SHA-256 (exact duplicates) and a 64-bit DCT perceptual hash (near duplicates, "
+        "keyframe hashes for video), and measured for blur (variance of the Laplacian), exposure (mean "
+        "luminance), resolution class, motion (video) and faces (a Haar cascade count).",
+        "Files whose C2PA manifest or XMP digital source type declares them AI-generated (trained "
+        "algorithmic media, or composites with it) are flagged at ingest and rejected at review, as are "
+        "duplicates of another account's work.",
+        f"Curation: {filters_text(description.curation_filters)}.",
+    ]
+
+
+def annotation_text(description: DatasetDescription) -> str:
+    return (
+        "Captions and tags are the creators' own, written at upload (one caption per sample at most); no "
+        "crowd workers were used and no model generated labels. Capture time, dimensions and duration are "
+        "read from the files, and the quality signals and face count measured, by the ingest pipeline. Staff reviewers verified every model and property "
+        "release (signatures, names, shoot dates against capture times, guardians for minors) and every "
+        "consent before the sample entered the dataset. Consent uses and constraints are the creators' "
+        "statements, recorded per sample in the manifest."
+    )
+
+
+def sensitive_texts(description: DatasetDescription) -> list[str]:
+    groups = reportable_groups(description)
+    faces = sum(count for value, count in description.quality.face_counts.items() if value != "0")
+    texts = [
+        f"Faces: {faces} of {description.counts.samples} samples show at least one detected face. Every "
+        "identifiable person signed a model release (a parent or guardian too for a minor), or a reviewer "
+        "marked the sample as showing no one.",
+        "Biometric data: face geometry may be used only where the person gave a separate written biometric "
+        "consent for a stated retention period; the license terms forbid identifying anyone shown.",
+        "Names and contact details of the people shown stay in the site's releases and are not in the bundle; "
+        "creators appear only as pseudonymous identifiers.",
+        "Geography: the originals may carry the camera's GPS position in their embedded metadata.",
+    ]
+    if groups:
+        fields = ", ".join(field_label(field) for field in groups)
+        texts.append(
+            f"Self-identification ({fields}): optional, given by the people shown, kept apart from their "
+            "releases and reported only in aggregate; groups smaller than 5 are not reported."
+        )
+    else:
+        texts.append(
+            "Self-identification: no group of 5 or more people to report; groups smaller than 5 are not reported."
+        )
+    return texts
+
+
+def bias_texts(description: DatasetDescription) -> list[str]:
+    counts, distributions = description.counts, description.distributions
+    texts = []
+    for label, values, unit in (
+        ("category", distributions.categories, "samples"),
+        ("creator country", distributions.creator_countries, "creators"),
+        ("capture year", distributions.capture_years, "samples"),
+        ("resolution class", distributions.resolution_classes, "samples"),
+    ):
+        if values:
+            total = sum(values.values())
+            value, count = by_count(values)[0]
+            texts.append(
+                f"The largest {label} is {value}: {count} of {total} {unit} ({share(count, total)}), out of "
+                f"{len(values)} distinct values."
+            )
+    texts.append(
+        f"Media: {counts.images} photos ({share(counts.images, counts.samples)}) and {counts.videos} videos "
+        f"({share(counts.videos, counts.samples)})."
+    )
+    texts.append(
+        "The data comes only from creators who chose to sell on the site and from people who signed releases: "
+        "it reflects who those are, not any population."
+    )
+    for field, values in reportable_groups(description).items():
+        total = sum(values.values())
+        rows = ", ".join(f"{value} {count} ({share(count, total)})" for value, count in values.items())
+        texts.append(f"Self-identified {field_label(field).lower()} (people, reported groups only): {rows}.")
+    return texts
+
+
+def limitation_texts(description: DatasetDescription) -> list[str]:
+    counts, quality = description.counts, description.quality
+    per_creator = counts.samples / counts.creators if counts.creators else 0.0
+    texts = [
+        f"{counts.samples} samples from {counts.creators} creators ({per_creator:.1f} per creator on average): "
+        "samples by one creator share their style, equipment and places, so they are not independent.",
+    ]
+    if quality.blur_percentiles:
+        texts.append(
+            f"Blur (variance of the Laplacian, higher is sharper): {_percentiles(quality.blur_percentiles)}."
+        )
+    if quality.exposure_percentiles:
+        texts.append(f"Exposure (mean luminance 0-255): {_percentiles(quality.exposure_percentiles)}.")
+    unknown = description.distributions.capture_years.get("unknown", 0)
+    if unknown:
+        texts.append(f"{unknown} samples have no capture time in their metadata.")
+    texts += [
+        "Faces are counted by a Haar cascade, which misses small, turned and occluded faces: the count is a "
+        "lower bound, not a label.",
+        "AI-generated media is excluded when its C2PA manifest or XMP metadata declares it; undeclared "
+        "synthetic media cannot be detected that way.",
+        "Self-identification is optional: the aggregates cover only people who answered, and small groups are "
+        "not reported.",
+        "Samples whose consent is withdrawn after this version was built are removed from later versions, not "
+        "from this one: see the maintenance plan.",
+    ]
+    return texts
+
+
+def use_case_texts(description: DatasetDescription) -> list[str]:
+    tier = description.license
+    texts = [f"Intended use: {use}." for use in description.intended_uses]
+    texts.append(
+        f"Licensed under {tier.name}, version {tier.version}: "
+        f"{', '.join(use_label(use) for use in tier.uses)}"
+        f"; {'commercial use permitted' if tier.commercial else 'non-commercial use only'}"
+        f"; {'likeness generation permitted' if tier.likeness_generation else 'no likeness generation'}."
+    )
+    texts += [f"Not permitted: {use}." for use in prohibited_uses(tier)]
+    return texts
+
+
+def social_impact_text(description: DatasetDescription) -> str:
+    return (
+        "Every sample is sold with its creator's consent for the licensed uses and with releases from the "
+        "people shown, and creators are paid a share of each sale. Models trained on photos of people can "
+        "still be misused (surveillance, impersonation, stereotyping): the license forbids identifying "
+        f"anyone shown{'' if description.license.likeness_generation else ' or generating their likeness'}, "
+        "and the dataset's composition (see the biases) limits how well such models generalise."
+    )
+
+
+def maintenance_text(description: DatasetDescription) -> str:
+    maintenance = description.maintenance
+    texts = [
+        f"Version {description.version} is immutable. Maintained by {description.publisher_name}; contact "
+        f"{maintenance.contact}.",
+        "When a creator withdraws consent or a release is revoked, this version is superseded: a new version "
+        "without those samples is built and offered to every licensee at no charge, and licensees are told "
+        f"through the revocation feed ({maintenance.revocation_feed_url}), a signed webhook and email. "
+        f"Licensees must delete the withdrawn samples, and any copy, within {maintenance.deletion_days} days.",
+    ]
+    if description.previous is not None:
+        previous = description.previous
+        texts.append(
+            f"Supersedes version {previous.version} ({previous.url}): {previous.removed_samples} samples "
+            f"removed ({previous.reason})."
+        )
+    return " ".join(texts)
+
+
+def filters_text(filters: tuple[str, ...]) -> str:
+    return "; ".join(filters) or "none"
+
+
+def _percentiles(values: Mapping[int, float]) -> str:
+    return ", ".join(f"p{percentile} {value:g}" for percentile, value in sorted(values.items()))
+
+
+def field_label(field: str) -> str:
+    return field.replace("_", " ").capitalize()
