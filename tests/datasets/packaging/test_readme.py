@@ -27,6 +27,9 @@ from datasets.packaging.readme import (
 )
 from tests.datasets.packaging.test_croissant import TERMS_TEXT, make_description, write_bundle
 
+# The version a buyer following the README gets today; the snippet must work with it.
+HF_DATASETS_VERSION = "5.2.0"
+
 
 def _blocks(text: str, language: str) -> list[str]:
     return re.findall(rf"^```{language}\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
@@ -51,16 +54,37 @@ def _bundle(root: Path) -> str:
     return (root / README_NAME).read_text()
 
 
-def _run(code: str, directory: Path) -> subprocess.CompletedProcess[str]:
+def _run(code: str, directory: Path, python: str = sys.executable) -> subprocess.CompletedProcess[str]:
     # Isolated (-I): the snippet sees the installed packages and the bundle, as a buyer's script would.
     return subprocess.run(
-        [sys.executable, "-I", "-c", code],
+        [python, "-I", "-c", code],
         cwd=directory,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
+
+
+@pytest.fixture(scope="session")
+def buyer_python(tmp_path_factory) -> str:
+    """A Python with Hugging Face `datasets`, in a virtualenv of its own.
+
+    It cannot live beside the project: its import name is this project's `datasets` app. A buyer's machine
+    has the one and not the other, and so does this environment.
+    """
+    venv = tmp_path_factory.mktemp("buyer") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    installed = subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", f"datasets=={HF_DATASETS_VERSION}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if installed.returncode != 0:
+        pytest.skip(f"Hugging Face datasets could not be installed: {installed.stderr.strip()[-300:]}")
+    return python
 
 
 def test_the_webdataset_snippet_reads_every_sample_of_a_real_bundle(tmp_path):
@@ -89,16 +113,15 @@ def test_the_pyarrow_and_mlcroissant_snippets_read_the_manifest(tmp_path):
     assert croissant.stdout.splitlines() == ["p-0001", "p-0002", "v-0001"]
 
 
-def test_the_hugging_face_snippet_loads_the_shards(tmp_path):
-    probe = _run("import datasets; print(hasattr(datasets, 'load_dataset'))", tmp_path)
-    if probe.stdout.strip() != "True":
-        pytest.skip(
-            "Hugging Face datasets is not installed here: its import name is this project's `datasets` app, "
-            "so it cannot be installed beside it"
-        )
+@pytest.mark.xfail(
+    strict=True,
+    reason="Hugging Face's webdataset builder wants every sample of a shard to have the same file types, and "
+    "this bundle mixes photos (.jpg) and a video (.mp4) in one shard: the build must shard them apart",
+)
+def test_the_hugging_face_snippet_loads_the_shards(tmp_path, buyer_python):
     readme = _bundle(tmp_path)
 
-    result = _run(_snippet(readme, "load_dataset"), tmp_path)
+    result = _run(_snippet(readme, "load_dataset"), tmp_path, python=buyer_python)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "p-0001"
