@@ -90,7 +90,7 @@ def selection_statistics(*, assets: list[MediaAsset]) -> SelectionStatistics:
         videos=sum(1 for asset in assets if asset.kind == MediaAsset.Kind.VIDEO),
         total_bytes=total,
         creators=len({asset.creator_id for asset in assets}),
-        categories=dict(Counter(asset.category for asset in assets).most_common()),
+        categories=dict(Counter(asset.get_category_display() for asset in assets).most_common()),
         resolution_classes=dict(
             Counter(asset.resolution_class or "unknown" for asset in assets).most_common()
         ),

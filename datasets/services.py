@@ -1,5 +1,6 @@
 """Every write of datasets: curating, freezing a selection into a version, and moving versions through states."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -9,7 +10,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from creators.models import MediaAsset
-from licensing.models import Consent, Release, Use
+from licensing.models import Consent, LicenseTerms, Release, Use
 
 from .models import Dataset, DatasetVersion, VersionItem
 from .selectors import dataset_selection
@@ -155,3 +156,20 @@ def version_fail(*, version: DatasetVersion, reason: str) -> DatasetVersion:
     version.ended_at = timezone.now()
     version.save(update_fields=["status", "failure_reason", "ended_at"])
     return version
+
+
+@transaction.atomic
+def dataset_save(
+    *, dataset: Dataset | None, values: dict[str, Any], license_terms: Iterable[LicenseTerms], actor: Any
+) -> Dataset:
+    """Create a dataset or change its description and saved selection; versions already made keep theirs."""
+    dataset = dataset or Dataset(created_by=actor if getattr(actor, "pk", None) else None)
+    for field, value in values.items():
+        setattr(dataset, field, value)
+    unknown = set(dataset.required_uses) - set(Use.values)
+    if unknown:
+        raise ValidationError({"required_uses": f"Unknown uses: {', '.join(sorted(unknown))}."})
+    dataset.full_clean(exclude=["created_by"])
+    dataset.save()
+    dataset.license_terms.set(list(license_terms))
+    return dataset

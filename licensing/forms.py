@@ -415,7 +415,7 @@ class AssetsEraseForm(forms.Form):
         return value
 
 
-def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
     """Show a service's ValidationError on the form, on its fields where it names them."""
     if hasattr(error, "error_dict"):
         for field, errors in error.error_dict.items():

@@ -42,6 +42,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("account/", include(account_patterns)),
     path("api/v1/", include("marketplace.api.urls")),
+    path("", include("datasets.urls")),
     path("", include("licensing.urls")),
     path("", include("creators.urls")),
     path("admin/", admin.site.urls),

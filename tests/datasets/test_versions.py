@@ -91,7 +91,7 @@ def test_statistics_describe_the_selection():
     stats = selection_statistics(assets=assets)
 
     assert (stats.count, stats.photos, stats.videos, stats.creators, stats.total_bytes) == (3, 2, 1, 2, 7000)
-    assert stats.categories == {"street": 2, "food": 1}
+    assert stats.categories == {"Street": 2, "Food": 1}
 
 
 def test_a_version_freezes_each_item_with_its_consent_and_releases():
