@@ -92,7 +92,7 @@ COLUMN_DESCRIPTIONS = {
     "release_ids": "Identifiers of the model and property releases covering the sample.",
     "creator_id": "Pseudonymous identifier of the creator, stable within the site.",
     "blur": "Sharpness: variance of the Laplacian at a fixed analysis size; higher is sharper.",
-    "exposure": "Mean luminance, 0-255.",
+    "exposure": "Mean luminance, 0 (black) to 1 (white).",
     "resolution_class": "Resolution class (low, hd, high, very_high) by megapixels.",
     "motion": "Motion from 0 (still) to 1; videos only.",
     "face_count": "Faces detected at ingest.",
@@ -404,7 +404,7 @@ def limitation_texts(description: DatasetDescription) -> list[str]:
             f"Blur (variance of the Laplacian, higher is sharper): {_percentiles(quality.blur_percentiles)}."
         )
     if quality.exposure_percentiles:
-        texts.append(f"Exposure (mean luminance 0-255): {_percentiles(quality.exposure_percentiles)}.")
+        texts.append(f"Exposure (mean luminance, 0 to 1): {_percentiles(quality.exposure_percentiles)}.")
     unknown = description.distributions.capture_years.get("unknown", 0)
     if unknown:
         texts.append(f"{unknown} samples have no capture time in their metadata.")

@@ -80,7 +80,7 @@ class Quality:
     """The ingest's quality signals, summarised."""
 
     blur_percentiles: Mapping[int, float]  # percentile -> variance of the Laplacian (higher is sharper)
-    exposure_percentiles: Mapping[int, float]  # percentile -> mean luminance, 0-255
+    exposure_percentiles: Mapping[int, float]  # percentile -> mean luminance, 0 (black) to 1 (white)
     face_counts: Mapping[str, int]  # faces detected ("0", "1", "2", "3+") -> samples
 
 

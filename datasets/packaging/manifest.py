@@ -54,7 +54,7 @@ SCHEMA = pa.schema(
         pa.field("release_ids", pa.list_(pa.string()), nullable=False),
         pa.field("creator_id", pa.string(), nullable=False),  # pseudonymous, stable within the site
         pa.field("blur", pa.float64()),  # variance of the Laplacian; higher is sharper
-        pa.field("exposure", pa.float64()),  # mean luminance, 0-255
+        pa.field("exposure", pa.float64()),  # mean luminance, 0 (black) to 1 (white), as ingest measures it
         pa.field("resolution_class", pa.string()),
         pa.field("motion", pa.float64()),  # 0 (still) to 1; videos only
         pa.field("face_count", pa.int32()),
