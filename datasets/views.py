@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from licensing.forms import add_service_errors
+from creators.forms import add_service_errors
 from licensing.views.review import reviewer_required
 
 from . import selectors, services

@@ -413,12 +413,3 @@ class AssetsEraseForm(forms.Form):
         if value != ERASE_WORD:
             raise ValidationError(f"Type {ERASE_WORD} in capitals to confirm the erasure.")
         return value
-
-
-def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form, on its fields where it names them."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)

@@ -6,6 +6,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from creators.forms import add_service_errors
+
 from . import selectors, services
 from .forms import ApiTokenCreateForm, SignupForm
 from .models import ApiToken
@@ -45,7 +47,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 country=data["country"],
             )
         except ValidationError as error:
-            _add_service_errors(form, error)
+            add_service_errors(form, error)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(
@@ -71,7 +73,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
                 expires_in_days=form.cleaned_data["expires_in_days"],
             )
         except ValidationError as error:
-            _add_service_errors(form, error)
+            add_service_errors(form, error)
         else:
             request.session[NEW_TOKEN_SESSION_KEY] = {"id": token.pk, "key": key}
             return redirect("api-tokens")
@@ -93,12 +95,3 @@ def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     else:
         messages.success(request, f"Token “{token.name}” is revoked; requests that send it are now refused.")
     return redirect("api-tokens")
-
-
-def _add_service_errors(form, error: ValidationError) -> None:  # type: ignore[no-untyped-def]
-    """Show a service's ValidationError on the form, on its fields where it names them."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from creators import selectors as creator_selectors
+from creators.forms import add_service_errors
 from creators.models import CreatorProfile, MediaAsset
 from creators.views import creator_required, stored_file_response
 
@@ -29,7 +30,6 @@ from ..forms import (
     ReleaseNewForm,
     ReleaseResubmitForm,
     ReleaseRevokeForm,
-    add_service_errors,
 )
 from ..models import Consent, Permission, Release, Use
 

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from creators.forms import add_service_errors
 from creators.models import DuplicateFlag, MediaAsset
 from creators.selectors import asset_duplicates
 
@@ -104,15 +105,6 @@ def _is_stale(error: ValidationError) -> bool:
     return not hasattr(error, "error_dict") and any(e.code == "invalid_transition" for e in error.error_list)
 
 
-def _add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form, on its fields where it names them."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
-
 def _decision_forms(
     request: HttpRequest,
     approve_class: type[forms.Form],
@@ -137,7 +129,7 @@ def _apply(request: HttpRequest, form: forms.Form, decide: Callable[[dict[str, A
         if _is_stale(error):
             messages.error(request, f"Not saved: {' '.join(error.messages)}")
             return "stale"
-        _add_service_errors(form, error)
+        add_service_errors(form, error)
         return "invalid"
     return "done"
 

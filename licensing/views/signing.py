@@ -11,8 +11,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from creators.forms import add_service_errors
+
 from .. import services
-from ..forms import SignForm, add_service_errors
+from ..forms import SignForm
 from ..models import Release
 
 # The link carries a secret: it must not reach another site in a Referer header, and search engines must not
