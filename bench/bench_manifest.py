@@ -101,8 +101,7 @@ def synthetic_columns(count: int) -> dict[str, list[object]]:
             else None
             for _ in range(count)
         ],
-        "license_terms_id": ["standard"] * count,
-        "license_terms_version": [3] * count,
+        "license_terms": [["research/3", "commercial/3"]] * count,
         "consent_uses": [USES[: rng.randrange(2, 5)] for _ in range(count)],
         "consent_constraints": [
             [{"use": "ai_generative_training", "text": "No likeness of the people shown"}]

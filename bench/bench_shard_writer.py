@@ -112,8 +112,7 @@ def _synthetic_samples(directory: Path) -> list[tuple[str, Path, bytes]]:
             "height": 3000,
             "tags": ["street", "portrait", "night"],
             "caption": "A person crossing a lit street at night, seen from across the road.",
-            "license_terms_id": "standard",
-            "license_terms_version": 2,
+            "license_terms": ["research/1", "commercial/1"],
             "consent_uses": ["ai_training", "data_mining"],
         }
         samples.append((key, path, orjson.dumps(row)))

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class DatasetsConfig(AppConfig):
     name = "datasets"
     verbose_name = "Datasets"
+
+    def ready(self) -> None:
+        from licensing.signals import assets_withdrawn
+
+        from . import receivers
+
+        assets_withdrawn.connect(receivers.supersede_on_withdrawal, dispatch_uid="datasets-supersede")

@@ -35,7 +35,10 @@ class Dataset(models.Model):
     exposure_max = models.FloatField(null=True, blank=True)
     # CAWG uses (licensing.models.Use values) every item's consent must allow.
     required_uses = models.JSONField(default=list, blank=True)
-    license_terms = models.ManyToManyField("licensing.LicenseTerms", blank=True, related_name="datasets")
+    # The tiers a version is licensed under, each at its price (Offer): every item's consent accepts them all.
+    license_terms = models.ManyToManyField(
+        "licensing.LicenseTerms", through="Offer", blank=True, related_name="datasets"
+    )
     exclude_near_duplicates = models.BooleanField(default=True)
     included_assets = models.ManyToManyField("creators.MediaAsset", blank=True, related_name="+")
     excluded_assets = models.ManyToManyField("creators.MediaAsset", blank=True, related_name="+")
@@ -56,6 +59,23 @@ class Dataset(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Offer(models.Model):
+    """A license tier a dataset is sold under, and its price in the currency's minor unit (cents)."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="offers")
+    terms = models.ForeignKey("licensing.LicenseTerms", on_delete=models.PROTECT, related_name="offers")
+    price_cents = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["dataset", "price_cents"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "terms"], name="offer_terms_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset} under {self.terms}"
 
 
 class DatasetVersion(models.Model):
@@ -95,7 +115,14 @@ class DatasetVersion(models.Model):
     bytes_done = models.BigIntegerField(default=0)
     shards_done = models.PositiveIntegerField(default=0)
     build_attempts = models.PositiveSmallIntegerField(default=0)
+    # Attempts since the build last finished a shard: a build that keeps dying in the same place is failed.
+    stalled_attempts = models.PositiveSmallIntegerField(default=0)
+    # The attempt that holds the build, and when it last showed progress (its lease runs from then).
+    build_token = models.UUIDField(null=True, blank=True)
+    progress_at = models.DateTimeField(null=True, blank=True)
     failure_reason = models.TextField(blank=True)
+    # Why a published version was superseded or withdrawn, as its buyers are told.
+    end_reason = models.TextField(blank=True, max_length=2000)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -171,7 +198,15 @@ class BundleFile(models.Model):
         DOCUMENT = "document", "Document"
 
     version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="files")
+
+    class Series(models.TextChoices):
+        """Photos and videos are sharded apart: loaders expect one set of file types per shard."""
+
+        PHOTOS = "photos", "Photos"
+        VIDEOS = "videos", "Videos"
+
     kind = models.CharField(max_length=10, choices=Kind.choices)
+    series = models.CharField(max_length=8, choices=Series.choices, blank=True)
     # Relative to the bundle's root, as SHA256SUMS lists it: "shards/<name>-000000.tar", "croissant.json".
     path = models.CharField(max_length=255)
     storage_name = models.CharField(max_length=255)
@@ -187,11 +222,40 @@ class BundleFile(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["version", "path"], name="bundle_file_path_unique"),
             models.UniqueConstraint(
-                fields=["version", "shard_index"],
+                fields=["version", "series", "shard_index"],
                 condition=models.Q(kind="shard"),
                 name="bundle_file_shard_index_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="document", series="", shard_index__isnull=True)
+                | models.Q(kind="shard", series__in=["photos", "videos"], shard_index__isnull=False),
+                name="bundle_file_shard_fields",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.version} / {self.path}"
+
+
+class Revocation(models.Model):
+    """Samples of a version its licensees must delete: consent for them was withdrawn after the version sold.
+
+    One row per version and withdrawal. The licensees to notify are the holders of grants on `version`; the
+    storefront reads these rows for its revocation feed, webhooks and emails.
+    """
+
+    version = models.ForeignKey(DatasetVersion, on_delete=models.PROTECT, related_name="revocations")
+    sample_keys = models.JSONField()
+    reason = models.TextField(max_length=2000)
+    withdrawn_at = models.DateTimeField()
+    # The version that replaces it for its licensees, at no charge, once it is built.
+    replacement = models.ForeignKey(
+        DatasetVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.version}: {len(self.sample_keys)} sample(s) revoked"

@@ -1,6 +1,7 @@
 """Every write of datasets: curating, freezing a selection into a version, and moving versions through states."""
 
-from collections.abc import Iterable
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -12,10 +13,13 @@ from django.utils.crypto import salted_hmac
 from creators.models import MediaAsset
 from licensing.models import Consent, LicenseTerms, Release, Use
 
-from .models import Dataset, DatasetVersion, VersionItem
-from .selectors import dataset_selection
+from .models import Dataset, DatasetVersion, Offer, Revocation, VersionItem
+from .selectors import dataset_selection, dataset_sellable
 
 PSEUDONYM_SALT = "datasets.creator-pseudonym"
+# A license is never given away by mistake, nor priced past what a card payment can carry.
+MIN_PRICE_CENTS = 100
+MAX_PRICE_CENTS = 99_999_999
 
 
 def creator_pseudonym(creator_id: int) -> str:
@@ -40,7 +44,7 @@ def _transition(version: DatasetVersion, target: str) -> str:
     return current
 
 
-def _lock_what_makes_them_sellable(asset_ids: list[int]) -> None:
+def lock_sellability(asset_ids: list[int]) -> None:
     """Lock the active consents and approved releases of these assets, in id order, as withdrawals do.
 
     A withdrawal or revocation that committed before the locks are granted is seen by the next query; one
@@ -66,7 +70,7 @@ def version_create(
 ) -> DatasetVersion:
     """Freeze the dataset's current selection into a new draft version, with what made each item sellable."""
     dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
-    _lock_what_makes_them_sellable([asset.pk for asset in dataset_selection(dataset=dataset)])
+    lock_sellability([asset.pk for asset in dataset_selection(dataset=dataset)])
     # Decided again now that the rows are locked: this is the selection the version keeps.
     assets = dataset_selection(dataset=dataset)
     if not assets:
@@ -121,14 +125,27 @@ def version_create(
 def version_items_no_longer_sellable(*, version: DatasetVersion) -> list[int]:
     """Positions of the version's items that stopped being sellable since it was frozen, checked under lock.
 
-    The build calls this when it seals the bundle: anything listed must not ship.
+    The build calls this when it seals the bundle: anything listed must not ship. An item stays sellable
+    only while the consent it was frozen with is still the live one (consent given again replaces it) and
+    the asset is sellable for the dataset's uses and tiers; later changes to the curation filters do not
+    take items out of a version.
     """
-    dataset = version.dataset
-    items = list(version.items.values_list("position", "asset_id"))
-    asset_ids = [asset_id for _, asset_id in items if asset_id is not None]
-    _lock_what_makes_them_sellable(asset_ids)
-    still_selected = {asset.pk for asset in dataset_selection(dataset=dataset)}
-    return [position for position, asset_id in items if asset_id not in still_selected]
+    items = list(version.items.values_list("position", "asset_id", "consent_id"))
+    asset_ids = [asset_id for _, asset_id, _ in items if asset_id is not None]
+    lock_sellability(asset_ids)
+    sellable = set(
+        dataset_sellable(dataset=version.dataset).filter(pk__in=asset_ids).values_list("pk", flat=True)
+    )
+    live_consents = set(
+        Consent.objects.filter(asset_id__in=asset_ids, status=Consent.Status.ACTIVE).values_list(
+            "public_id", flat=True
+        )
+    )
+    return [
+        position
+        for position, asset_id, consent_id in items
+        if asset_id not in sellable or consent_id not in live_consents
+    ]
 
 
 @transaction.atomic
@@ -149,27 +166,198 @@ def version_build_start(*, version: DatasetVersion) -> DatasetVersion:
 
 
 @transaction.atomic
+def version_publish(*, version: DatasetVersion) -> DatasetVersion:
+    """The built bundle is sealed and goes on sale; the build calls this under the sellability locks."""
+    version = DatasetVersion.objects.select_for_update().get(pk=version.pk)
+    _transition(version, DatasetVersion.Status.PUBLISHED)
+    version.sealed_at = version.published_at = timezone.now()
+    version.build_token = None
+    version.items_done, version.bytes_done = version.item_count, version.total_bytes
+    version.save(
+        update_fields=["status", "sealed_at", "published_at", "build_token", "items_done", "bytes_done"]
+    )
+    # One version of a dataset is on sale: the ones before it are replaced (their licensees keep them).
+    for earlier in DatasetVersion.objects.select_for_update().filter(
+        dataset_id=version.dataset_id, status=DatasetVersion.Status.PUBLISHED, number__lt=version.number
+    ):
+        _transition(earlier, DatasetVersion.Status.SUPERSEDED)
+        earlier.ended_at = version.published_at
+        earlier.end_reason = f"Replaced by version {version.number}."
+        earlier.save(update_fields=["status", "ended_at", "end_reason"])
+    return version
+
+
+@transaction.atomic
 def version_fail(*, version: DatasetVersion, reason: str) -> DatasetVersion:
     version = DatasetVersion.objects.select_for_update().get(pk=version.pk)
     _transition(version, DatasetVersion.Status.FAILED)
     version.failure_reason = reason
     version.ended_at = timezone.now()
-    version.save(update_fields=["status", "failure_reason", "ended_at"])
+    version.build_token = None
+    version.save(update_fields=["status", "failure_reason", "ended_at", "build_token"])
     return version
 
 
 @transaction.atomic
 def dataset_save(
-    *, dataset: Dataset | None, values: dict[str, Any], license_terms: Iterable[LicenseTerms], actor: Any
+    *, dataset: Dataset | None, values: dict[str, Any], offers: Mapping[LicenseTerms, int], actor: Any
 ) -> Dataset:
-    """Create a dataset or change its description and saved selection; versions already made keep theirs."""
+    """Create a dataset or change its description, saved selection and priced tiers (`offers`: terms -> cents).
+
+    Versions already made keep their items; the prices are what the next sale charges.
+    """
     dataset = dataset or Dataset(created_by=actor if getattr(actor, "pk", None) else None)
     for field, value in values.items():
         setattr(dataset, field, value)
     unknown = set(dataset.required_uses) - set(Use.values)
     if unknown:
         raise ValidationError({"required_uses": f"Unknown uses: {', '.join(sorted(unknown))}."})
+    for terms, price_cents in offers.items():
+        if not isinstance(price_cents, int) or not MIN_PRICE_CENTS <= price_cents <= MAX_PRICE_CENTS:
+            raise ValidationError(
+                {
+                    "offers": f"The price of {terms.name} must be between {MIN_PRICE_CENTS / 100:.2f} and "
+                    f"{MAX_PRICE_CENTS / 100:.2f}."
+                }
+            )
+    if dataset.is_public and not offers:
+        raise ValidationError({"offers": "A public dataset must be offered under at least one license tier."})
     dataset.full_clean(exclude=["created_by"])
     dataset.save()
-    dataset.license_terms.set(list(license_terms))
+    dataset.offers.exclude(terms__in=list(offers)).delete()
+    for terms, price_cents in offers.items():
+        Offer.objects.update_or_create(dataset=dataset, terms=terms, defaults={"price_cents": price_cents})
     return dataset
+
+
+@transaction.atomic
+def dataset_set_public(*, dataset: Dataset, public: bool) -> Dataset:
+    """Show the dataset in the catalog (it needs a published version and a priced tier), or hide it."""
+    dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
+    if public:
+        if not dataset.versions.filter(status=DatasetVersion.Status.PUBLISHED).exists():
+            raise ValidationError(
+                "Build and publish a version before making the dataset public.", code="conflict"
+            )
+        if not dataset.offers.exists():
+            raise ValidationError("Set a price for at least one license tier first.", code="conflict")
+    dataset.is_public = public
+    dataset.save(update_fields=["is_public", "updated_at"])
+    return dataset
+
+
+def enqueue_build(version_id: int) -> None:
+    from .tasks import version_build  # the task module imports these services
+
+    version_build.delay_on_commit(version_id)
+
+
+@transaction.atomic
+def version_build_request(
+    *, dataset: Dataset, actor: Any, change_note: str = "", supersedes: DatasetVersion | None = None
+) -> DatasetVersion:
+    """Freeze the selection into a new version and queue its bundle build."""
+    version = version_create(dataset=dataset, actor=actor, change_note=change_note, supersedes=supersedes)
+    enqueue_build(version.pk)
+    return version
+
+
+@transaction.atomic
+def version_build_retry(*, version: DatasetVersion) -> DatasetVersion:
+    """Queue a failed build again; it resumes after the last shard it finished."""
+    version = DatasetVersion.objects.select_for_update().get(pk=version.pk)
+    if version.status != DatasetVersion.Status.FAILED:
+        raise ValidationError(
+            f"Version {version.number} is {version.get_status_display().lower()}; only a failed build is "
+            "retried.",
+            code="invalid_transition",
+        )
+    version.stalled_attempts = 0
+    version.save(update_fields=["stalled_attempts"])
+    enqueue_build(version.pk)
+    return version
+
+
+@transaction.atomic
+def version_withdraw(*, version: DatasetVersion, reason: str) -> DatasetVersion:
+    """Take a published version off sale whole; its buyers are told (a reason is required)."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the version is withdrawn: its buyers are told."})
+    version = DatasetVersion.objects.select_for_update().get(pk=version.pk)
+    _transition(version, DatasetVersion.Status.WITHDRAWN)
+    version.ended_at = timezone.now()
+    version.end_reason = reason
+    version.save(update_fields=["status", "ended_at", "end_reason"])
+    return version
+
+
+def versions_supersede(*, asset_ids: list[int], reason: str, withdrawn_at: datetime) -> list[DatasetVersion]:
+    """Act on a withdrawal: record what each version's licensees must delete, take every published version
+    holding the assets off sale, and have a version without them built. Returns the versions superseded.
+
+    Safe to run twice for the same withdrawal: a version already superseded is not superseded again, and a
+    revocation is recorded once per version and withdrawal time.
+    """
+    superseded = []
+    affected = (
+        DatasetVersion.objects.filter(
+            items__asset_id__in=asset_ids,
+            status__in=[DatasetVersion.Status.PUBLISHED, DatasetVersion.Status.SUPERSEDED],
+        )
+        .distinct()
+        .order_by("pk")
+    )
+    for version_id in affected.values_list("pk", flat=True):
+        version = _version_supersede(version_id, asset_ids, reason, withdrawn_at)
+        if version is not None:
+            superseded.append(version)
+    return superseded
+
+
+@transaction.atomic
+def _version_supersede(
+    version_id: int, asset_ids: list[int], reason: str, withdrawn_at: datetime
+) -> DatasetVersion | None:
+    version = DatasetVersion.objects.select_for_update().select_related("dataset").get(pk=version_id)
+    keys = sorted(version.items.filter(asset_id__in=asset_ids).values_list("key", flat=True))
+    if not keys or version.revocations.filter(withdrawn_at=withdrawn_at).exists():
+        return None
+    revocation = Revocation.objects.create(
+        version=version, sample_keys=keys, reason=reason or "Consent withdrawn.", withdrawn_at=withdrawn_at
+    )
+    if version.status != DatasetVersion.Status.PUBLISHED:
+        # Superseded already: its licensees are told to delete these samples too, and keep their replacement.
+        revocation.replacement = getattr(version, "superseded_by", None)
+        revocation.save(update_fields=["replacement"])
+        return None
+    _transition(version, DatasetVersion.Status.SUPERSEDED)
+    version.ended_at = timezone.now()
+    version.end_reason = f"Consent was withdrawn for {len(keys)} sample{'s' if len(keys) != 1 else ''}."
+    version.save(update_fields=["status", "ended_at", "end_reason"])
+    revocation.replacement = _replacement_request(version)
+    revocation.save(update_fields=["replacement"])
+    return version
+
+
+def _replacement_request(version: DatasetVersion) -> DatasetVersion | None:
+    """Have a version without the withdrawn samples built: the one already under way, or a new one."""
+    dataset = Dataset.objects.select_for_update().get(pk=version.dataset_id)
+    under_way = dataset.versions.filter(
+        status__in=[DatasetVersion.Status.DRAFT, DatasetVersion.Status.BUILDING], supersedes__isnull=True
+    ).first()
+    if under_way is not None:
+        # Its build drops the withdrawn samples when it seals; it becomes the replacement.
+        under_way.supersedes = version
+        under_way.save(update_fields=["supersedes"])
+        return under_way
+    try:
+        return version_build_request(
+            dataset=dataset,
+            actor=None,
+            change_note=f"Replaces version {version.number}: {version.end_reason}",
+            supersedes=version,
+        )
+    except ValidationError:
+        # Nothing sellable is left in the selection: there is no version to offer, and the notice stands.
+        return None

@@ -8,5 +8,17 @@ urlpatterns = [
     path("curation/", views.curation_list, name="curation-list"),
     path("curation/new/", views.curation_edit, name="curation-new"),
     path("curation/<slug:slug>/", views.curation_edit, name="curation-edit"),
-    path("curation/<slug:slug>/versions/", views.version_freeze, name="version-freeze"),
+    path("curation/<slug:slug>/visibility/", views.dataset_visibility, name="visibility"),
+    path("curation/<slug:slug>/versions/", views.version_build, name="version-build"),
+    path("curation/<slug:slug>/versions/<int:number>/", views.version_card, name="version-card"),
+    path("curation/<slug:slug>/versions/<int:number>/retry/", views.version_retry, name="version-retry"),
+    path(
+        "curation/<slug:slug>/versions/<int:number>/withdraw/",
+        views.version_withdraw,
+        name="version-withdraw",
+    ),
+    path("datasets/<slug:slug>/", views.dataset_detail, name="detail"),
+    path("datasets/<slug:slug>/croissant.json", views.dataset_croissant, name="croissant"),
+    # Sample keys are the assets' public ids in hex.
+    path("datasets/<slug:slug>/previews/<str:key>.jpg", views.dataset_preview, name="preview"),
 ]

@@ -1,20 +1,41 @@
-"""Curation pages for reviewers: datasets, their saved selections, what they match, and freezing versions."""
+"""Dataset pages: curation for reviewers (selection, prices, versions) and the public page of a dataset."""
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
+from xml.etree.ElementTree import Element
 
+import markdown
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
+from markdown.treeprocessors import Treeprocessor
 
 from creators.forms import add_service_errors
+from creators.views import NO_AI_HEADERS
+from licensing.models import LicenseTerms, Use
 from licensing.views.review import reviewer_required
 
 from . import selectors, services
-from .forms import DatasetForm
-from .models import Dataset
+from .forms import DatasetForm, VersionBuildForm, VersionWithdrawForm, VisibilityForm
+from .models import Dataset, DatasetVersion, Offer
+
+# The documents' paths in a bundle, as datasets.packaging names them; not imported from there, which would
+# load the packaging code (and pyarrow) into every web process.
+CROISSANT_NAME = "croissant.json"
+DATASHEET_NAME = "DATASHEET.md"
+PREVIEW_GRID_SIZE = 24
+# Public previews may sit in shared caches for an hour; a reviewer's preview of a hidden dataset may not.
+PUBLIC_PREVIEW_CACHE = "public, max-age=3600"
+PRIVATE_PREVIEW_CACHE = "private, max-age=600"
+
+
+# --- Curation ----------------------------------------------------------------------------------------------
 
 
 @reviewer_required
@@ -30,10 +51,7 @@ def curation_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse
     if request.method == "POST" and form.is_valid():
         try:
             saved = services.dataset_save(
-                dataset=dataset,
-                values=form.selection_values(),
-                license_terms=form.cleaned_data["license_terms"],
-                actor=request.user,
+                dataset=dataset, values=form.selection_values(), offers=form.offers(), actor=request.user
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -42,25 +60,256 @@ def curation_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse
             return redirect("datasets:curation-edit", slug=saved.slug)
     context: dict[str, Any] = {"form": form, "dataset": dataset}
     if dataset is not None:
+        # A failed save left the instance with the values typed: what the page shows comes from the database.
+        dataset.refresh_from_db()
         selection = selectors.dataset_selection(dataset=dataset)
         context["stats"] = selectors.selection_statistics(assets=selection)
         context["sample"] = selection[:12]
-        context["versions"] = dataset.versions.order_by("-number")
+        context["versions"] = dataset.versions.select_related("superseded_by").order_by("-number")
+        context["build_form"] = VersionBuildForm()
+        context["withdraw_form"] = VersionWithdrawForm()
+        context["in_catalog"] = selectors.catalog_datasets().filter(pk=dataset.pk).exists()
     return render(request, "datasets/curation_edit.html", context, status=400 if form.errors else 200)
+
+
+def _version(slug: str, number: int) -> DatasetVersion:
+    return get_object_or_404(
+        DatasetVersion.objects.select_related("dataset"), dataset__slug=slug, number=number
+    )
+
+
+def _message_errors(request: HttpRequest, error: ValidationError) -> None:
+    for message in error.messages:
+        messages.error(request, message)
+
+
+def _message_form_errors(request: HttpRequest, form: VersionBuildForm | VersionWithdrawForm) -> None:
+    for errors in form.errors.values():
+        for message in errors:
+            messages.error(request, str(message))
 
 
 @reviewer_required
 @require_POST
-def version_freeze(request: HttpRequest, slug: str) -> HttpResponse:
+def version_build(request: HttpRequest, slug: str) -> HttpResponse:
     dataset = get_object_or_404(Dataset, slug=slug)
+    form = VersionBuildForm(request.POST)
+    if not form.is_valid():
+        _message_form_errors(request, form)
+        return redirect("datasets:curation-edit", slug=dataset.slug)
     try:
-        version = services.version_create(dataset=dataset, actor=request.user)
+        version = services.version_build_request(
+            dataset=dataset, actor=request.user, change_note=form.cleaned_data["change_note"]
+        )
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        _message_errors(request, error)
     else:
         messages.success(
             request,
             f"Version {version.number} holds {version.item_count} item{'s' if version.item_count != 1 else ''}, "
-            "frozen as they are sellable now.",
+            "frozen as they are sellable now; its bundle is being built.",
         )
     return redirect("datasets:curation-edit", slug=dataset.slug)
+
+
+@reviewer_required
+@require_GET
+def version_card(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    """One version's card on the curation page, which polls itself while the version is being built."""
+    version = _version(slug, number)
+    context = {"version": version, "dataset": version.dataset, "withdraw_form": VersionWithdrawForm()}
+    return render(request, "datasets/includes/version_card.html", context)
+
+
+@reviewer_required
+@require_POST
+def version_retry(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    version = _version(slug, number)
+    try:
+        services.version_build_retry(version=version)
+    except ValidationError as error:
+        _message_errors(request, error)
+    else:
+        messages.success(request, f"Version {version.number} is queued to build again.")
+    return redirect("datasets:curation-edit", slug=slug)
+
+
+@reviewer_required
+@require_POST
+def version_withdraw(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    version = _version(slug, number)
+    form = VersionWithdrawForm(request.POST)
+    if not form.is_valid():
+        _message_form_errors(request, form)
+        return redirect("datasets:curation-edit", slug=slug)
+    try:
+        services.version_withdraw(version=version, reason=form.cleaned_data["reason"])
+    except ValidationError as error:
+        _message_errors(request, error)
+    else:
+        messages.success(request, f"Version {version.number} is withdrawn; its buyers are told why.")
+    return redirect("datasets:curation-edit", slug=slug)
+
+
+@reviewer_required
+@require_POST
+def dataset_visibility(request: HttpRequest, slug: str) -> HttpResponse:
+    dataset = get_object_or_404(Dataset, slug=slug)
+    form = VisibilityForm(request.POST)
+    form.is_valid()  # a single optional checkbox: every input is valid
+    public = form.cleaned_data["public"]
+    try:
+        services.dataset_set_public(dataset=dataset, public=public)
+    except ValidationError as error:
+        _message_errors(request, error)
+    else:
+        messages.success(request, "The dataset is in the catalog." if public else "The dataset is hidden.")
+    return redirect("datasets:curation-edit", slug=slug)
+
+
+# --- The public page --------------------------------------------------------------------------------------
+
+SAFE_URL_SCHEMES = {"", "http", "https", "mailto"}
+
+
+class _DropUnsafeUrls(Treeprocessor):
+    """Links and images only to the web or within the page: no `javascript:` or `data:` URLs."""
+
+    def run(self, root: Element) -> None:
+        for element in root.iter():
+            for attribute in ("href", "src"):
+                url = element.get(attribute)
+                if url is not None and urlsplit(url.strip()).scheme.lower() not in SAFE_URL_SCHEMES:
+                    del element.attrib[attribute]
+
+
+def markdown_to_safe_html(text: str) -> str:
+    """Markdown rendered with any raw HTML in it shown as text and unsafe URLs dropped.
+
+    The datasheet is our own file, but built from curators' and creators' words: it is treated as untrusted.
+    """
+    renderer = markdown.Markdown(extensions=["tables"], output_format="html")
+    # Without these, raw HTML blocks and inline tags are passed through; now they are escaped like text.
+    renderer.preprocessors.deregister("html_block")
+    renderer.inlinePatterns.deregister("html")
+    renderer.treeprocessors.register(_DropUnsafeUrls(renderer), "drop_unsafe_urls", 0)
+    return renderer.convert(text)
+
+
+def _stored_document(version: DatasetVersion, path: str) -> bytes | None:
+    document = selectors.version_document(version=version, path=path)
+    if document is None:
+        return None
+    try:
+        with default_storage.open(document.storage_name, "rb") as stored:
+            return stored.read()
+    except FileNotFoundError:
+        return None
+
+
+# The self-identification a release may carry, as the charts title it.
+SELF_IDENTIFICATION_TITLES = {
+    "age_range": "Age of the people shown",
+    "gender": "Gender",
+    "ethnicity": "Ethnicity",
+}
+
+
+@dataclass(frozen=True)
+class OfferRow:
+    terms: LicenseTerms
+    price: str
+    permits: str
+
+
+def price_text(cents: int) -> str:
+    return f"${cents / 100:,.2f}"
+
+
+def _offer_rows(offers: Iterable[Offer]) -> list[OfferRow]:
+    """Each priced tier with what it lets a buyer do, in words."""
+    rows = []
+    for offer in offers:
+        terms = offer.terms
+        uses = [Use(use).label for use in terms.uses if use in Use.values]
+        permits = [
+            f"Permits: {', '.join(uses)}." if uses else "Permits no AI use.",
+            "Commercial use." if terms.commercial else "Non-commercial use only.",
+            "May generate people's likeness."
+            if terms.likeness_generation
+            else "No generating people's likeness.",
+        ]
+        rows.append(OfferRow(terms=terms, price=price_text(offer.price_cents), permits=" ".join(permits)))
+    return rows
+
+
+def _consent_chart(consent: dict[str, tuple[int, int]]) -> dict[str, int]:
+    """Samples whose consent allows each use, with or without a constraint, by the use's name."""
+    return {Use(use).label: allowed + constrained for use, (allowed, constrained) in consent.items()}
+
+
+def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """A dataset as buyers see it; a reviewer may also preview one that is not in the catalog."""
+    dataset = get_object_or_404(selectors.viewable_datasets(user=request.user), slug=slug)
+    version = selectors.latest_published_version(dataset=dataset)
+    context: dict[str, Any] = {
+        "dataset": dataset,
+        "version": version,
+        "in_catalog": dataset.is_public and version is not None,
+        "offers": _offer_rows(selectors.dataset_offers(dataset=dataset)),
+        "history": selectors.dataset_version_history(dataset=dataset),
+    }
+    if version is not None:
+        stats = selectors.version_statistics(version=version)
+        datasheet = _stored_document(version, DATASHEET_NAME)
+        context |= {
+            "stats": stats,
+            "media_types": {
+                label: count for label, count in (("Photos", stats.photos), ("Videos", stats.videos)) if count
+            },
+            "consent_chart": _consent_chart(stats.consent),
+            "self_identification_charts": [
+                (SELF_IDENTIFICATION_TITLES.get(field, field), counts)
+                for field, counts in stats.self_identification.items()
+                if counts
+            ],
+            "previews": selectors.version_preview_items(version=version, limit=PREVIEW_GRID_SIZE),
+            "datasheet_html": markdown_to_safe_html(datasheet.decode("utf-8", "replace"))
+            if datasheet
+            else "",
+            "has_croissant": selectors.version_document(version=version, path=CROISSANT_NAME) is not None,
+        }
+    return render(request, "datasets/dataset_detail.html", context)
+
+
+@require_GET
+def dataset_preview(request: HttpRequest, slug: str, key: str) -> HttpResponse:
+    """A sample's watermarked preview, through the site whatever the storage, so the no-AI headers go with it."""
+    dataset = get_object_or_404(selectors.viewable_datasets(user=request.user), slug=slug)
+    asset = selectors.preview_asset(dataset=dataset, key=key)
+    if asset is None:
+        raise Http404
+    try:
+        with asset.preview.open("rb") as stored:
+            content = stored.read()
+    except FileNotFoundError:
+        raise Http404 from None
+    response = HttpResponse(content, content_type="image/jpeg")
+    for header, value in NO_AI_HEADERS.items():
+        response[header] = value
+    in_catalog = selectors.catalog_datasets().filter(pk=dataset.pk).exists()
+    response["Cache-Control"] = PUBLIC_PREVIEW_CACHE if in_catalog else PRIVATE_PREVIEW_CACHE
+    return response
+
+
+@require_GET
+def dataset_croissant(request: HttpRequest, slug: str) -> HttpResponse:
+    """The latest published version's croissant.json, for dataset hubs to fetch from any origin."""
+    dataset = get_object_or_404(selectors.viewable_datasets(user=request.user), slug=slug)
+    version = selectors.latest_published_version(dataset=dataset)
+    content = _stored_document(version, CROISSANT_NAME) if version is not None else None
+    if content is None:
+        raise Http404
+    response = HttpResponse(content, content_type="application/ld+json")
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -1,11 +1,12 @@
 from django.urls import path
 
 from . import api
-from .views import creator, review, signing
+from .views import creator, review, signing, terms
 
 app_name = "licensing"
 
 urlpatterns = [
+    path("licenses/<slug:slug>/<int:version>/", terms.terms_version, name="terms"),
     # Creators: releases and consent.
     path("creator/releases/", creator.release_list, name="release-list"),
     path("creator/releases/new/", creator.release_new, name="release-new"),

@@ -178,6 +178,9 @@ if S3_BUCKET:
             # Presigned links expire within 15 minutes (DESIGN.md, invariant 5).
             "querystring_expire": 15 * 60,
             "signature_version": "s3v4",
+            # An object opened for reading is spooled to a temporary file past 8 MB: the default (0) keeps
+            # it all in memory, which a multi-gigabyte video read into a bundle cannot afford.
+            "max_memory_size": 8 * 1024 * 1024,
         },
     }
 else:
@@ -211,6 +214,13 @@ UPLOAD_SESSION_HOURS = 24
 FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default="") or None
 
+# Dataset bundles: shards roll over at this size; a build is written in BUILD_DIR (local disk, one shard at a
+# time) and each finished file goes to storage. A build that has shown no progress for BUILD_LEASE_SECONDS is
+# taken to be dead (its worker was killed) and may be resumed by another worker.
+DATASET_SHARD_BYTES = env.int("DATASET_SHARD_BYTES", default=1_000_000_000)
+DATASET_BUILD_DIR = Path(env.str("DATASET_BUILD_DIR", default=str(VAR_DIR / "builds")))
+DATASET_BUILD_LEASE_SECONDS = env.int("DATASET_BUILD_LEASE_SECONDS", default=10 * 60)
+
 # --- Task queue -------------------------------------------------------------------------------------------
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
@@ -241,6 +251,7 @@ CELERY_BEAT_SCHEDULE = {
     "sessions-clear-expired": {"task": "marketplace.tasks.sessions_clear_expired", "schedule": 60 * 60 * 6},
     "assets-requeue-stalled": {"task": "creators.tasks.assets_requeue_stalled", "schedule": 60 * 5},
     "upload-sessions-expire": {"task": "creators.tasks.upload_sessions_expire", "schedule": 60 * 60},
+    "versions-resume-stalled": {"task": "datasets.tasks.versions_resume_stalled", "schedule": 60 * 5},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -249,6 +260,8 @@ CELERY_TIMEZONE = TIME_ZONE
 globals().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Datamarket <no-reply@datamarket.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where buyers write about a dataset; bundles' README and datasheet name it.
+DATASET_CONTACT_EMAIL = env.str("DATASET_CONTACT_EMAIL", default="datasets@datamarket.localhost")
 
 # --- Payments ---------------------------------------------------------------------------------------------
 # Without a key the built-in test checkout drives the same fulfilment service.

@@ -40,6 +40,7 @@ account_patterns = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("signing-key.pem", views.signing_key_pem, name="signing-key"),
     path("account/", include(account_patterns)),
     path("api/v1/", include("marketplace.api.urls")),
     path("", include("datasets.urls")),

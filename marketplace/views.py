@@ -7,6 +7,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from creators.forms import add_service_errors
+from datasets.packaging.checksums import public_key_pem
+from datasets.signing_key import signing_key
 
 from . import selectors, services
 from .forms import ApiTokenCreateForm, SignupForm
@@ -19,6 +21,16 @@ NEW_TOKEN_SESSION_KEY = "new_api_token"  # noqa: S105 (a session key name, not a
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness for the orchestrator: the process answers. It touches no database, broker or storage."""
     return JsonResponse({"status": "ok"})
+
+
+def signing_key_pem(request: HttpRequest) -> HttpResponse:
+    """The public half of the key bundles' SHA256SUMS.sig and license certificates are signed with."""
+    pem = public_key_pem(signing_key())
+    response = HttpResponse(pem, content_type="application/x-pem-file")
+    response["Content-Disposition"] = 'inline; filename="datamarket.pub.pem"'
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

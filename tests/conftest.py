@@ -243,7 +243,8 @@ def start_worker(request, transactional_db, tmp_path: Path) -> Iterator:
     workers: list[WorkerProcess] = []
     _purge_test_queue()
 
-    def start() -> WorkerProcess:
+    def start(**settings_env: str) -> WorkerProcess:
+        """One more worker; `settings_env` sets environment variables its settings read (DATASET_SHARD_BYTES...)."""
         log_path = tmp_path / f"worker-{len(workers)}.log"
         command = [
             sys.executable, "-m", "celery", "-A", "marketplace", "worker",
@@ -251,7 +252,9 @@ def start_worker(request, transactional_db, tmp_path: Path) -> Iterator:
             "--queues", settings.CELERY_TASK_DEFAULT_QUEUE, "--hostname", f"tests-{os.getpid()}-{len(workers)}@%h",
         ]  # fmt: skip
         with log_path.open("w") as log:
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                command, cwd=ROOT, env={**env, **settings_env}, stdout=log, stderr=subprocess.STDOUT
+            )
         worker = WorkerProcess(process=process, log_path=log_path, mail_dir=mail_dir)
         workers.append(worker)
         worker.wait_for_log("ready.")

@@ -78,12 +78,19 @@ def sha256sums(root: Path, known: Mapping[str, str] | None = None) -> bytes:
     }
     if unknown := set(known) - set(files):
         raise ValueError(f"digests given for files not in the bundle: {sorted(unknown)}")
+    return sums_text({relative: known.get(relative) or sha256_file(path) for relative, path in files.items()})
+
+
+def sums_text(digests: Mapping[str, str]) -> bytes:
+    """SHA256SUMS from each file's relative path and hex sha256, for a bundle that is not all on one disk."""
     lines = []
-    for relative in sorted(files):
+    for relative in sorted(digests):
         if "\n" in relative or "\\" in relative:
             # GNU's format escapes such names; a bundle has no reason to contain one.
             raise ValueError(f"bundle file name {relative!r} holds a newline or backslash")
-        lines.append(f"{known.get(relative) or sha256_file(files[relative])}  {relative}\n")
+        if relative in (SUMS_NAME, SIGNATURE_NAME):
+            raise ValueError(f"{relative} cannot list itself")
+        lines.append(f"{digests[relative]}  {relative}\n")
     return "".join(lines).encode()
 
 

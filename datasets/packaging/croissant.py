@@ -1,8 +1,9 @@
 """croissant.json: MLCommons Croissant 1.0 metadata with the Responsible AI (RAI) 1.0 properties.
 
 The record set "samples" reads manifest.parquet, one field per manifest column, so a Croissant loader
-(`mlcroissant.Dataset(jsonld="croissant.json").records("samples")`) yields the manifest's rows. The shards
-are described as a FileSet for discovery; the media in them are read with WebDataset (see README.md).
+(`mlcroissant.Dataset(jsonld="croissant.json").records("samples")`) yields the manifest's rows. Each shard
+series (photos, videos) is described as a FileSet for discovery; the media in them are read with WebDataset
+(see README.md).
 
 The RAI texts are made from the description's own numbers and from what the site does to every version
 (the prose functions here are shared with DATASHEET.md), never from a template that could claim more.
@@ -18,10 +19,13 @@ import pyarrow as pa
 from datasets.packaging.description import (
     DatasetDescription,
     by_count,
+    permitted_uses_text,
     prohibited_uses,
     reportable_groups,
+    shard_pattern,
     share,
-    use_label,
+    tier_names,
+    tier_title,
 )
 from datasets.packaging.manifest import JSONL_NAME, PARQUET_NAME, SCHEMA
 
@@ -71,7 +75,6 @@ CONTEXT: dict[str, Any] = {
 }
 
 RECORD_SET = "samples"
-SHARDS_ID = "shards"
 
 # What each manifest column holds, for the record set's fields (and the datasheet's composition section).
 COLUMN_DESCRIPTIONS = {
@@ -85,8 +88,10 @@ COLUMN_DESCRIPTIONS = {
     "capture_time": "When the picture or video was taken (UTC), from its metadata; empty when unknown.",
     "tags": "The creator's tags.",
     "caption": "The creator's caption.",
-    "license_terms_id": "The license terms the sample is licensed under.",
-    "license_terms_version": "The version of those license terms.",
+    "license_terms": (
+        "Every license tier the sample may be licensed under, as '<terms slug>/<terms version>' (e.g. "
+        "'research/1'); a licensee's certificate names the one tier that applies to them."
+    ),
     "consent_uses": "The CAWG uses the creator consented to for this sample.",
     "consent_constraints": "The creator's own words for uses consented to with a constraint.",
     "release_ids": "Identifiers of the model and property releases covering the sample.",
@@ -107,7 +112,6 @@ SUBFIELD_DESCRIPTIONS = {
 
 def croissant_jsonld(description: DatasetDescription) -> dict[str, Any]:
     """The version's Croissant 1.0 + RAI 1.0 metadata as a JSON-LD document."""
-    tier = description.license
     return {
         "@context": CONTEXT,
         "@type": "sc:Dataset",
@@ -116,7 +120,7 @@ def croissant_jsonld(description: DatasetDescription) -> dict[str, Any]:
         "alternateName": description.title,
         "description": description.description,
         "url": description.page_url,
-        "license": tier.url,
+        "license": [tier.url for tier in description.licenses],
         "version": f"{description.version}.0.0",
         "dateCreated": description.created.isoformat(),
         "datePublished": description.published.isoformat(),
@@ -167,7 +171,7 @@ def _keywords(description: DatasetDescription) -> list[str]:
         keywords.append("photos")
     if description.counts.videos:
         keywords.append("videos")
-    keywords += ["consented data", "model releases", "WebDataset", description.license.name]
+    keywords += ["consented data", "model releases", "WebDataset", *tier_names(description)]
     return list(dict.fromkeys(keywords))  # in order, without repeats
 
 
@@ -190,22 +194,28 @@ def _distribution(description: DatasetDescription) -> list[dict[str, Any]]:
         for name in (PARQUET_NAME, JSONL_NAME)
         if name in manifests
     ]
-    shard_bytes = sum(shard.size for shard in description.shards)
-    objects.append(
+    samples = {"photos": description.counts.images, "videos": description.counts.videos}
+    objects += [
         {
             "@type": "cr:FileSet",
-            "@id": SHARDS_ID,
-            "name": SHARDS_ID,
+            "@id": shard_set_id(series),
+            "name": shard_set_id(series),
             "description": (
-                f"{len(description.shards)} WebDataset shard(s) ({shard_bytes} bytes): each sample is "
-                "<key>.<ext> (the original media file) followed by <key>.json (its manifest row). "
-                "Their SHA-256 digests are in SHA256SUMS."
+                f"The {samples[series]} {series} in {len(shards)} WebDataset shard(s) "
+                f"({sum(shard.size for shard in shards)} bytes): each sample is <key>.<ext> (the original "
+                "media file) followed by <key>.json (its manifest row). Their SHA-256 digests are in SHA256SUMS."
             ),
             "encodingFormat": "application/x-tar",
-            "includes": f"shards/{description.bundle_name}-*.tar",
+            "includes": shard_pattern(description.bundle_name, series),
         }
-    )
+        for series, shards in description.shard_series().items()
+    ]
     return objects
+
+
+def shard_set_id(series: str) -> str:
+    """The @id of a shard series' FileSet."""
+    return f"shards-{series}"
 
 
 def _record_set() -> dict[str, Any]:
@@ -299,7 +309,8 @@ def collection_text(description: DatasetDescription) -> str:
         "release where one was needed, and consented per sample to each CAWG use (data mining, AI inference, "
         "AI training, generative AI training) under versioned license terms. Reviewers checked every release "
         "and consent before the sample could be sold. The samples were chosen from those whose consent was "
-        f"active for every use of {description.license.name}, by the curation filters: "
+        f"active for every use of every tier offered ({', '.join(tier_names(description))}), by the curation "
+        "filters: "
         f"{filters_text(description.curation_filters)}. Consent was re-checked when the version was sealed."
         + timeframe
     )
@@ -422,25 +433,33 @@ def limitation_texts(description: DatasetDescription) -> list[str]:
 
 
 def use_case_texts(description: DatasetDescription) -> list[str]:
-    tier = description.license
+    """The intended uses, then what each tier permits and does not: a licensee holds the tier their
+    certificate names."""
     texts = [f"Intended use: {use}." for use in description.intended_uses]
-    texts.append(
-        f"Licensed under {tier.name}, version {tier.version}: "
-        f"{', '.join(use_label(use) for use in tier.uses)}"
-        f"; {'commercial use permitted' if tier.commercial else 'non-commercial use only'}"
-        f"; {'likeness generation permitted' if tier.likeness_generation else 'no likeness generation'}."
-    )
-    texts += [f"Not permitted: {use}." for use in prohibited_uses(tier)]
+    for tier in description.licenses:
+        texts.append(
+            f"Licensed under {tier_title(tier)}: {permitted_uses_text(tier)}"
+            f"; {'commercial use permitted' if tier.commercial else 'non-commercial use only'}"
+            f"; {'likeness generation permitted' if tier.likeness_generation else 'no likeness generation'}."
+        )
+        texts += [f"{tier.name}, not permitted: {use}." for use in prohibited_uses(tier)]
     return texts
 
 
 def social_impact_text(description: DatasetDescription) -> str:
+    without_likeness = [tier.name for tier in description.licenses if not tier.likeness_generation]
+    likeness = (
+        f"; {', '.join(without_likeness)} also {'forbids' if len(without_likeness) == 1 else 'forbid'} "
+        "generating their likeness"
+        if without_likeness
+        else ""
+    )
     return (
         "Every sample is sold with its creator's consent for the licensed uses and with releases from the "
         "people shown, and creators are paid a share of each sale. Models trained on photos of people can "
-        "still be misused (surveillance, impersonation, stereotyping): the license forbids identifying "
-        f"anyone shown{'' if description.license.likeness_generation else ' or generating their likeness'}, "
-        "and the dataset's composition (see the biases) limits how well such models generalise."
+        "still be misused (surveillance, impersonation, stereotyping): every license tier forbids identifying "
+        f"anyone shown{likeness}, and the dataset's composition (see the biases) limits how well such models "
+        "generalise."
     )
 
 

@@ -29,6 +29,7 @@ from datasets.packaging.description import (
     by_count,
     reportable_groups,
     share,
+    tier_title,
     use_label,
 )
 from datasets.packaging.manifest import JSONL_NAME, PARQUET_NAME
@@ -160,7 +161,8 @@ def _composition(description: DatasetDescription) -> str:
             (
                 "Does the dataset contain all possible instances or is it a sample?",
                 "A selection: the samples of the site that match the curation filters "
-                f"({filters_text(description.curation_filters)}) and whose consent covers every use the license permits.",
+                f"({filters_text(description.curation_filters)}) and whose consent covers every use of every license "
+                "tier offered.",
             ),
             (
                 "What data does each instance consist of? Is there a label or target?",
@@ -264,7 +266,7 @@ def _uses(description: DatasetDescription) -> str:
 
 
 def _distribution(description: DatasetDescription) -> str:
-    tier = description.license
+    tiers = _bullets([f"{tier_title(tier)} ({tier.slug}): {tier.url}" for tier in description.licenses])
     rows = ["| file | bytes | sha256 |", "| --- | ---: | --- |"]
     rows += [
         f"| {file.name} | {file.size} | `{file.sha256}` |"
@@ -276,13 +278,15 @@ def _distribution(description: DatasetDescription) -> str:
             (
                 "How is the dataset distributed, and when?",
                 f"As a signed bundle to licensees only, from {description.published.isoformat()}, through "
-                f"{description.page_url}. The media are in WebDataset tar shards; SHA256SUMS lists every file "
-                "and SHA256SUMS.sig is its Ed25519 signature by the site.\n\n" + "\n".join(rows) + "\n",
+                f"{description.page_url}. The media are in WebDataset tar shards, photos and videos in "
+                "separate series; SHA256SUMS lists every file and SHA256SUMS.sig is its Ed25519 signature by "
+                "the site.\n\n" + "\n".join(rows) + "\n",
             ),
             (
                 "Under what license or terms of use?",
-                f"{tier.name}, version {tier.version} ({tier.url}); its full text is in LICENSE.txt. Each "
-                "licensee also receives a signed license certificate.",
+                f"The version is offered under these license tiers, the full text of each in LICENSE.txt:\n\n"
+                f"{tiers}\n\nEach licensee receives a signed license certificate naming the one tier that "
+                "applies to them.",
             ),
             ("How should it be cited?", citation(description)),
         ],

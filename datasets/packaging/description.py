@@ -8,11 +8,18 @@ same description always gives the same bytes.
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
 # The smallest group of people whose self-identification may be reported: the threshold
 # licensing.selectors.self_identification_aggregate already applies. The writers apply it again, so a
 # description filled some other way cannot leak a small group into a document buyers download.
 MIN_GROUP_SIZE = 5
+
+# The bundle's folder of WebDataset shards, and the series they are written in. Photos and videos are
+# sharded apart because loaders (Hugging Face's webdataset builder among them) want every sample of a shard
+# to have the same members.
+SHARDS_DIR = "shards"
+SHARD_SERIES = ("photos", "videos")
 
 # The four uses of the CAWG training-and-data-mining assertion, as licensing.models.Use names them; repeated
 # here so the writers stay plain functions that import no Django model.
@@ -26,7 +33,7 @@ CAWG_USES = {
 
 @dataclass(frozen=True)
 class LicenseTier:
-    """The license terms the version is sold under, at the exact terms version."""
+    """One set of license terms the version is sold under, at the exact terms version."""
 
     slug: str
     name: str
@@ -113,7 +120,9 @@ class DatasetDescription:
     publisher_url: str
     public_key_url: str  # the site's Ed25519 public key (PEM) that SHA256SUMS.sig verifies against
     page_url: str  # the dataset version's page on the site
-    license: LicenseTier
+    # Every tier the version is offered under, the cheapest (most restrictive) first; every sample's consent
+    # accepts them all, and a licensee's certificate names the one they bought.
+    licenses: tuple[LicenseTier, ...]
     category: str
     intended_uses: tuple[str, ...]
     curation_filters: tuple[str, ...]  # the saved filters that chose the samples, in words
@@ -130,10 +139,45 @@ class DatasetDescription:
     maintenance: Maintenance
     previous: PreviousVersion | None
 
+    def __post_init__(self) -> None:
+        # Every document states the terms a licensee holds: a version sold under none has nothing to state.
+        if not self.licenses:
+            raise ValueError(f"{self.slug} v{self.version} is offered under no license tier")
+
     @property
     def bundle_name(self) -> str:
         """The bundle's root folder, `<slug>-v<N>`, which also prefixes its shards."""
         return f"{self.slug}-v{self.version}"
+
+    def shard_series(self) -> dict[str, tuple[BundleFile, ...]]:
+        """The shards of each series the version has, in SHARD_SERIES order; a series with no shard is left
+        out. Raises ValueError for a shard in no series of this bundle."""
+        by_series: dict[str, list[BundleFile]] = {}
+        for shard in self.shards:
+            series = next(
+                (
+                    name
+                    for name in SHARD_SERIES
+                    if fnmatchcase(shard.name, shard_pattern(self.bundle_name, name))
+                ),
+                None,
+            )
+            if series is None:
+                raise ValueError(f"shard {shard.name!r} is in no shard series of {self.bundle_name}")
+            by_series.setdefault(series, []).append(shard)
+        return {name: tuple(by_series[name]) for name in SHARD_SERIES if name in by_series}
+
+
+def shard_prefix(bundle_name: str, series: str) -> str:
+    """The name that starts every shard file of one series: `<slug>-v<N>-photos`."""
+    if series not in SHARD_SERIES:
+        raise ValueError(f"unknown shard series {series!r}: one of {', '.join(SHARD_SERIES)}")
+    return f"{bundle_name}-{series}"
+
+
+def shard_pattern(bundle_name: str, series: str) -> str:
+    """The glob, relative to the bundle's root, that matches every shard of one series and no other file."""
+    return f"{SHARDS_DIR}/{shard_prefix(bundle_name, series)}-*.tar"
 
 
 def reportable_groups(description: DatasetDescription) -> dict[str, dict[str, int]]:
@@ -161,6 +205,19 @@ def use_label(use: str) -> str:
     return CAWG_USES.get(use, use)
 
 
+def tier_names(description: DatasetDescription) -> list[str]:
+    return [tier.name for tier in description.licenses]
+
+
+def tier_title(tier: LicenseTier) -> str:
+    """The tier as the documents name it: its name and terms version."""
+    return f"{tier.name}, version {tier.version}"
+
+
+def permitted_uses_text(tier: LicenseTier) -> str:
+    return ", ".join(use_label(use) for use in tier.uses) or "none"
+
+
 def prohibited_uses(tier: LicenseTier) -> list[str]:
     """What the tier does not permit, in words, from its uses and flags."""
     prohibited = [
@@ -173,5 +230,5 @@ def prohibited_uses(tier: LicenseTier) -> list[str]:
     if not tier.likeness_generation:
         prohibited.append("Generating the likeness of any person shown")
     # The terms' other restrictions differ by tier and version; their text is the authority.
-    prohibited.append(f"Anything else {tier.name}, version {tier.version} (LICENSE.txt) does not permit")
+    prohibited.append(f"Anything else {tier_title(tier)} (LICENSE.txt) does not permit")
     return prohibited

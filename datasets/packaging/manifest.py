@@ -27,6 +27,8 @@ JSON_BATCH_ROWS = 8192
 # JSON's two-character escapes, applied in this order (the backslash first, so no escape is escaped again).
 SHORT_ESCAPES = [("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")]
 KEY_REGEX = f"^(?:{KEY_PATTERN.pattern})$"  # for Arrow's RE2, whose $ is only the end of the text
+# An item of `license_terms`: "<terms slug>/<terms version>", as license_terms_item makes it.
+LICENSE_TERMS_REGEX = r"^[-a-zA-Z0-9_]+/[1-9][0-9]*$"
 
 CONSTRAINT = pa.struct(
     [pa.field("use", pa.string(), nullable=False), pa.field("text", pa.string(), nullable=False)]
@@ -45,8 +47,8 @@ SCHEMA = pa.schema(
         pa.field("capture_time", pa.timestamp("ms", tz="UTC")),
         pa.field("tags", pa.list_(pa.string()), nullable=False),
         pa.field("caption", pa.string()),
-        pa.field("license_terms_id", pa.string(), nullable=False),
-        pa.field("license_terms_version", pa.int32(), nullable=False),
+        # Every tier the sample may be licensed under, as license_terms_item names it: "research/1".
+        pa.field("license_terms", pa.list_(pa.string()), nullable=False),
         # The CAWG uses the creator consented to (data_mining, ai_inference, ai_training,
         # ai_generative_training), and the creator's words for those consented to with a constraint.
         pa.field("consent_uses", pa.list_(pa.string()), nullable=False),
@@ -65,12 +67,18 @@ SCHEMA = pa.schema(
 NONE = type(None)
 
 
+def license_terms_item(slug: str, version: int) -> str:
+    """One tier as the `license_terms` column names it: "<terms slug>/<terms version>"."""
+    return f"{slug}/{version}"
+
+
 def manifest_table(columns: Mapping[str, Sequence[object]]) -> pa.Table:
     """The manifest as an Arrow table of SCHEMA, from one sequence of values per column (named as in SCHEMA).
 
     Raises ValueError for a missing or unknown column, columns of different lengths, a value of the wrong
     type, a null where the schema has none, NaN or an infinity (JSON cannot carry them), or a key that is
-    not a valid, unique sample key.
+    not a valid, unique sample key, or a sample without license terms or with one not named as
+    license_terms_item names it.
     """
     names = SCHEMA.names
     missing, unknown = set(names) - set(columns), set(columns) - set(names)
@@ -87,6 +95,7 @@ def manifest_table(columns: Mapping[str, Sequence[object]]) -> pa.Table:
         check_key(keys.filter(pc.invert(valid))[0].as_py())  # raises, naming the key and the rule
     if pc.count_distinct(keys).as_py() != len(keys):
         raise ValueError("manifest keys repeat: each sample needs its own key")
+    _check_license_terms(arrays[names.index("license_terms")])
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 
@@ -100,6 +109,18 @@ def _array(field: pa.Field, values: Sequence[object]) -> pa.Array:
         raise ValueError(f"manifest column {field.name!r}: {error}") from error
     _check_values(field.name, array, nullable=field.nullable)
     return array
+
+
+def _check_license_terms(terms: pa.ListArray) -> None:
+    if pc.any(pc.equal(pc.list_value_length(terms), 0)).as_py():
+        raise ValueError("manifest column 'license_terms': a sample must be licensable under some tier")
+    items = terms.flatten()
+    valid = pc.match_substring_regex(items, LICENSE_TERMS_REGEX)
+    if not pc.all(valid).as_py():
+        invalid = items.filter(pc.invert(valid))[0].as_py()
+        raise ValueError(
+            f"manifest column 'license_terms': {invalid!r} is not '<terms slug>/<terms version>', e.g. 'research/1'"
+        )
 
 
 def _check_values(name: str, array: pa.Array, *, nullable: bool) -> None:

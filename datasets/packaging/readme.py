@@ -1,12 +1,21 @@
 """README.md (what the bundle is, how to verify and load it, the license in brief) and LICENSE.txt."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from datasets.packaging.checksums import SIGNATURE_NAME, SUMS_NAME
 from datasets.packaging.croissant import CROISSANT_NAME, RECORD_SET, citation
 from datasets.packaging.datasheet import DATASHEET_NAME
-from datasets.packaging.description import DatasetDescription, use_label
-from datasets.packaging.manifest import JSONL_NAME, PARQUET_NAME
+from datasets.packaging.description import (
+    SHARDS_DIR,
+    DatasetDescription,
+    LicenseTier,
+    permitted_uses_text,
+    shard_pattern,
+    shard_prefix,
+    tier_title,
+)
+from datasets.packaging.manifest import JSONL_NAME, PARQUET_NAME, license_terms_item
 
 README_NAME = "README.md"
 LICENSE_NAME = "LICENSE.txt"
@@ -14,10 +23,42 @@ LICENSE_NAME = "LICENSE.txt"
 PUBLIC_KEY_FILE = "site-public-key.pem"
 
 
+@dataclass(frozen=True)
+class SeriesMedia:
+    """The media member of a shard series' samples, and how the Hugging Face snippet reads and shows it."""
+
+    extension: str
+    feature_class: str  # of Hugging Face `datasets`
+    feature: str
+    first_sample: str  # the snippet's lines that print the series' first sample
+
+
+SERIES_MEDIA = {
+    "photos": SeriesMedia(
+        "jpg",
+        "Image",
+        "Image()",
+        'print(photos[0]["json"]["key"], photos[0]["jpg"].size)  # the manifest row, and a PIL image',
+    ),
+    "videos": SeriesMedia(
+        "mp4",
+        "Video",
+        "Video(decode=False)",
+        "# Undecoded, a video is its file's bytes; decoding needs torchcodec (pip install torchcodec).\n"
+        'print(videos[0]["json"]["key"], len(videos[0]["mp4"]["bytes"]))',
+    ),
+}
+
+
 def readme_markdown(description: DatasetDescription) -> str:
     """README.md's text."""
-    name, counts, tier = description.bundle_name, description.counts, description.license
-    uses = ", ".join(use_label(use) for use in tier.uses) or "none"
+    name, counts = description.bundle_name, description.counts
+    shard_lines = "\n".join(
+        f"  {SHARDS_DIR}/{shard_prefix(name, series)}-000000.tar ...   WebDataset: <key>.{media.extension} + "
+        "<key>.json (the sample's manifest row)"
+        for series, media in _series_media(description).items()
+    )
+    tiers = "\n\n".join(_tier_summary(tier) for tier in description.licenses)
     return f"""# {description.title}, version {description.version}
 
 {description.description}
@@ -35,10 +76,10 @@ property shown, when this version was built. Dataset page: {description.page_url
   {DATASHEET_NAME}         the seven sections of "Datasheets for Datasets", filled from the version's data and stats
   {CROISSANT_NAME}       MLCommons Croissant 1.0 with the Responsible-AI 1.0 properties
   {PARQUET_NAME}     one row per sample (also {JSONL_NAME}): key, sha256, bytes, media type, width,
-                       height, duration, capture time, tags, caption, license terms id+version, consent
+                       height, duration, capture time, tags, caption, license tiers, consent
                        scopes, release ids, pseudonymous creator id, quality signals
-  {LICENSE_NAME}          the license terms of this version's tier
-  shards/{name}-000000.tar ...   WebDataset: <key>.jpg|.mp4 + <key>.json (the sample's manifest row)
+  {LICENSE_NAME}          the license terms of every tier this version is offered under
+{shard_lines}
   {SUMS_NAME}           every file above
   {SIGNATURE_NAME}       Ed25519 signature; the public key is published by the site
 ```
@@ -78,13 +119,11 @@ for sample in dataset:
     print(sample["__key__"], row["media_type"], row["width"], row["height"], row["consent_uses"])
 ```
 
-With Hugging Face [datasets](https://huggingface.co/docs/datasets) (`pip install datasets`):
+With Hugging Face [datasets](https://huggingface.co/docs/datasets) (`pip install "datasets[vision]"`, which \
+brings Pillow for the photos):
 
 ```python
-from datasets import load_dataset
-
-dataset = load_dataset("webdataset", data_files={{"train": "shards/*.tar"}}, split="train")
-print(dataset[0]["json"]["key"])
+{_hugging_face_snippet(description)}
 ```
 
 The manifest with [pyarrow](https://arrow.apache.org/docs/python/) (or pandas, polars, DuckDB):
@@ -108,16 +147,15 @@ for record in mlc.Dataset(jsonld="{CROISSANT_NAME}").records("{RECORD_SET}"):
 
 ## License
 
-Licensed under **{tier.name}, version {tier.version}** ({tier.url}); the full terms are in {LICENSE_NAME}, \
-and your signed license certificate names you as licensee.
+This version is offered under the license tiers below; the full terms of each are in {LICENSE_NAME}. Your \
+signed license certificate names you as licensee and the tier you bought: only that tier's terms license you.
 
-- Permitted uses: {uses}.
-- Commercial use: {"permitted" if tier.commercial else "not permitted"}.
-- Generating the likeness of people shown: {"permitted, within the limits of the terms" if tier.likeness_generation else "not permitted"}.
-- Withdrawal: when a creator withdraws consent for a sample in this version, you are told through the \
-revocation feed ({description.maintenance.revocation_feed_url}), a signed webhook and email, and must delete \
-that sample, and any copy of it, within {description.maintenance.deletion_days} days. A new version without it \
-is offered to you at no charge.
+{tiers}
+
+Withdrawal, under every tier: when a creator withdraws consent for a sample in this version, you are told \
+through the revocation feed ({description.maintenance.revocation_feed_url}), a signed webhook and email, and \
+must delete that sample, and any copy of it, within {description.maintenance.deletion_days} days. A new version \
+without it is offered to you at no charge.
 
 Cite as: {citation(description)}
 
@@ -125,16 +163,69 @@ Questions: {description.maintenance.contact}
 """
 
 
-def license_text(description: DatasetDescription) -> str:
-    """LICENSE.txt: a header naming the dataset version and the terms, then the terms' exact text."""
-    tier = description.license
-    return (
-        f"{description.title} ({description.bundle_name}), version {description.version}\n"
-        f"Licensed under: {tier.name} ({tier.slug}), terms version {tier.version}\n"
-        f"{tier.url}\n"
-        "\n"
-        f"{tier.text}"
+def _series_media(description: DatasetDescription) -> dict[str, SeriesMedia]:
+    """The media of each shard series the version has."""
+    return {series: SERIES_MEDIA[series] for series in description.shard_series()}
+
+
+def _hugging_face_snippet(description: DatasetDescription) -> str:
+    """Loads each shard series the version has as a dataset of its own."""
+    series_media = _series_media(description)
+    imports = sorted({"Features", "Value", *(media.feature_class for media in series_media.values())})
+    loads = "\n".join(
+        f'{series} = load_series("{shard_pattern(description.bundle_name, series)}", '
+        f'{{"{media.extension}": {media.feature}}})\n{media.first_sample}'
+        for series, media in series_media.items()
     )
+    return f"""import pyarrow.parquet as pq
+from datasets import {", ".join(imports)}, load_dataset
+
+# Each sample's JSON typed by the manifest's schema: inferred from a shard's first few samples instead, a
+# column empty in all of them (captions, say) would be typed null and the first value after them fail to load.
+row = Features.from_arrow_schema(pq.read_schema("{PARQUET_NAME}"))
+
+
+def load_series(shards, media):
+    # One dataset per shard series: the webdataset builder wants the same file types in every sample.
+    features = Features({{**media, "json": row, "__key__": Value("string"), "__url__": Value("string")}})
+    return load_dataset("webdataset", data_files={{"train": shards}}, split="train", features=features)
+
+
+{loads}"""
+
+
+def _tier_summary(tier: LicenseTier) -> str:
+    """A tier's heading (its manifest name too, to find the samples it covers) and what it permits."""
+    return f"""**{tier_title(tier)}** ({tier.url}), `{license_terms_item(tier.slug, tier.version)}` in the \
+manifest's `license_terms`:
+
+- Permitted uses: {permitted_uses_text(tier)}.
+- Commercial use: {"permitted" if tier.commercial else "not permitted"}.
+- Generating the likeness of people shown: \
+{"permitted, within the limits of the terms" if tier.likeness_generation else "not permitted"}."""
+
+
+def license_text(description: DatasetDescription) -> str:
+    """LICENSE.txt: a header naming the dataset version and saying which tier applies, then each tier's exact
+    text under a separator line naming it."""
+    header = (
+        f"{description.title} ({description.bundle_name}), version {description.version}\n"
+        f"This version is offered under {len(description.licenses)} license tier(s), each in full below. Your "
+        "license certificate names the tier that applies to you; only that tier's terms license you.\n"
+    )
+    return header + "".join(
+        f"\n{license_separator(tier)}\n\n{_ending_a_line(tier.text)}" for tier in description.licenses
+    )
+
+
+def _ending_a_line(text: str) -> str:
+    # The next tier's separator must start a line of its own.
+    return text if text.endswith("\n") else f"{text}\n"
+
+
+def license_separator(tier: LicenseTier) -> str:
+    """The line above a tier's text in LICENSE.txt."""
+    return f"===== {tier.name} ({tier.slug}), terms version {tier.version}: {tier.url} ====="
 
 
 def write_readme(description: DatasetDescription, path: Path) -> Path:

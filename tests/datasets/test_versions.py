@@ -63,7 +63,9 @@ def test_required_uses_and_license_tiers_narrow_the_candidates():
     dataset = _dataset(required_uses=["ai_training"])
     assert set(dataset_candidates(dataset=dataset)) == {generative, no_generative}
 
-    dataset.license_terms.set([LicenseTerms.objects.get(slug="commercial-generative")])
+    dataset.license_terms.set(
+        [LicenseTerms.objects.get(slug="commercial-generative")], through_defaults={"price_cents": 50_000}
+    )
 
     assert list(dataset_candidates(dataset=dataset)) == [generative]
 

@@ -7,9 +7,10 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from creators.models import CreatorProfile, MediaAsset
+from datasets.models import Dataset, DatasetVersion
 from licensing.models import AuditEvent, Consent, Release, SelfIdentification
 from licensing.selectors import sellable_assets
-from marketplace.management.commands.seed_demo import DEMO_ACCOUNTS, DEMO_PHOTOS
+from marketplace.management.commands.seed_demo import DEMO_ACCOUNTS, DEMO_DATASET, DEMO_PHOTOS
 from marketplace.models import User
 
 pytestmark = pytest.mark.django_db
@@ -91,3 +92,21 @@ def test_the_demo_reviewer_is_a_reviewer():
     call_command("seed_demo", accounts_only=True)
 
     assert User.objects.get(email="reviewer@example.com").is_reviewer
+
+
+def test_the_demo_has_a_public_dataset_with_its_bundle_built(media_root):
+    call_command("seed_demo")
+
+    dataset = Dataset.objects.get(slug=DEMO_DATASET)
+    (version,) = dataset.versions.all()
+    assert dataset.is_public
+    assert version.status == DatasetVersion.Status.PUBLISHED
+    assert version.item_count == sellable_assets().count() == 3
+    paths = set(version.files.values_list("path", flat=True))
+    assert {"SHA256SUMS", "SHA256SUMS.sig", "croissant.json"} < paths
+    assert {
+        "shards/drawn-city-scenes-v1-photos-000000.tar",
+        "shards/drawn-city-scenes-v1-videos-000000.tar",
+    } < paths
+    for file in version.files.all():
+        assert (media_root / file.storage_name).stat().st_size == file.byte_size

@@ -4,6 +4,7 @@ import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -12,6 +13,9 @@ from django.utils import timezone
 
 from creators.models import CreatorProfile, MediaAsset
 from creators.services import asset_ingest, asset_upload
+from datasets.build import version_build
+from datasets.models import Dataset, DatasetVersion
+from datasets.services import dataset_save, dataset_set_public, version_create
 from licensing.models import Consent, LicenseTerms, Permission, Release, Use
 from licensing.selectors import sellable_assets
 from licensing.services import (
@@ -36,6 +40,7 @@ from marketplace.models import User
 from marketplace.services import reviewer_grant, user_signup
 
 DEMO_PHOTOS = 8
+DEMO_DATASET = "drawn-city-scenes"
 
 DEMO_ACCOUNTS = [
     # (email, password, role, display name, country)
@@ -59,6 +64,7 @@ class Command(BaseCommand):
             self._media()
             self._licensing()
             self._signing_links()
+            self._dataset()
 
     @transaction.atomic
     def _accounts(self) -> None:
@@ -173,6 +179,41 @@ class Command(BaseCommand):
             f"Demo licensing: {Release.objects.filter(creator=profile).count()} releases and "
             f"{Consent.objects.filter(asset__creator=profile).count()} consents in every state; "
             f"{sellable} assets sellable."
+        )
+
+    def _dataset(self) -> None:
+        """A public dataset of the sellable demo media with its first version built, for the catalog."""
+        if Dataset.objects.filter(slug=DEMO_DATASET).exists():
+            return
+        reviewer = User.objects.get(email=DEMO_ACCOUNTS[2][0])
+        terms = {terms.slug: terms for terms in LicenseTerms.objects.all()}
+        try:
+            with transaction.atomic():
+                dataset = dataset_save(
+                    dataset=None,
+                    values={
+                        "slug": DEMO_DATASET,
+                        "title": "Drawn city scenes",
+                        "description": "Scenes drawn for the demo, each with its creator's consent and, where "
+                        "a person appears, an approved model release.",
+                        "intended_uses": "Training and evaluating image classifiers\nResearch on data provenance",
+                        "exclude_near_duplicates": True,
+                    },
+                    offers={terms["research"]: 25_000, terms["commercial"]: 90_000},
+                    actor=reviewer,
+                )
+                version = version_create(dataset=dataset, actor=reviewer, change_note="The first version.")
+        except ValidationError as error:
+            self.stdout.write(f"Demo dataset skipped: {' '.join(error.messages)}")
+            return
+        # Built here rather than by the worker, so the demo is complete as soon as the site is up.
+        version_build(version_id=version.pk)
+        version.refresh_from_db()
+        if version.status == DatasetVersion.Status.PUBLISHED:
+            dataset_set_public(dataset=dataset, public=True)
+        self.stdout.write(
+            f"Demo dataset: {version.name} {version.get_status_display().lower()}, {version.item_count} "
+            f"samples in {version.shards_done} shard(s){': ' + version.failure_reason if version.failure_reason else ''}."
         )
 
     def _signing_links(self) -> None:

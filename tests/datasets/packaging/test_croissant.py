@@ -18,6 +18,7 @@ from datasets.packaging.croissant import (
     write_croissant,
 )
 from datasets.packaging.description import (
+    SHARDS_DIR,
     BundleFile,
     ConsentCount,
     Counts,
@@ -27,6 +28,7 @@ from datasets.packaging.description import (
     Maintenance,
     PreviousVersion,
     Quality,
+    shard_prefix,
 )
 from datasets.packaging.manifest import (
     JSONL_NAME,
@@ -67,6 +69,28 @@ TERMS_TEXT = (
     "RESEARCH LICENSE, VERSION 1\n\n1. Grant. Non-commercial research only.\n"
     "4. Withdrawal. Delete withdrawn samples within 30 days.\n"
 )
+VIDEO_BYTES = b"\x00\x00\x00\x18ftypmp42 stands in for a video"
+RESEARCH = LicenseTier(
+    slug="research",
+    name="Research license",
+    version=1,
+    text=TERMS_TEXT,
+    url="https://datamarket.example/licenses/research/1/",
+    uses=("data_mining", "ai_inference", "ai_training"),
+    commercial=False,
+    likeness_generation=False,
+)
+# A text without a final newline, as an admin may save one.
+COMMERCIAL = LicenseTier(
+    slug="commercial-generative",
+    name="Commercial generative license",
+    version=3,
+    text="COMMERCIAL GENERATIVE LICENSE, VERSION 3\n\n1. Grant. Commercial use, generative training included.",
+    url="https://datamarket.example/licenses/commercial-generative/3/",
+    uses=("data_mining", "ai_inference", "ai_training", "ai_generative_training"),
+    commercial=True,
+    likeness_generation=True,
+)
 
 
 def make_description(**changes: object) -> DatasetDescription:
@@ -82,16 +106,7 @@ def make_description(**changes: object) -> DatasetDescription:
         publisher_url="https://datamarket.example",
         public_key_url="https://datamarket.example/.well-known/bundle-signing-key.pem",
         page_url="https://datamarket.example/datasets/city-portraits/v2/",
-        license=LicenseTier(
-            slug="research",
-            name="Research license",
-            version=1,
-            text=TERMS_TEXT,
-            url="https://datamarket.example/licenses/research/1/",
-            uses=("data_mining", "ai_inference", "ai_training"),
-            commercial=False,
-            likeness_generation=False,
-        ),
+        licenses=(RESEARCH, COMMERCIAL),
         category="portraits",
         intended_uses=("Training and evaluating portrait segmentation models",),
         curation_filters=("category is portraits", "blur at least 100", "at least one face"),
@@ -121,7 +136,11 @@ def make_description(**changes: object) -> DatasetDescription:
             exposure_percentiles={10: 70.0, 50: 118.5, 90: 180.0},
             face_counts={"0": 10, "1": 150, "2": 30, "3+": 10},
         ),
-        shards=(BundleFile("shards/city-portraits-v2-000000.tar", 1_000_000, "a" * 64),),
+        shards=(
+            BundleFile("shards/city-portraits-v2-photos-000000.tar", 1_000_000, "a" * 64),
+            BundleFile("shards/city-portraits-v2-photos-000001.tar", 500_000, "d" * 64),
+            BundleFile("shards/city-portraits-v2-videos-000000.tar", 3_000_000, "e" * 64),
+        ),
         manifests=(
             BundleFile(PARQUET_NAME, 20_000, "b" * 64),
             BundleFile(JSONL_NAME, 90_000, "c" * 64),
@@ -148,12 +167,12 @@ def _jpeg(color: tuple[int, int, int]) -> bytes:
 
 
 def write_bundle(root: Path) -> tuple[DatasetDescription, pa.Table]:
-    """A tiny real bundle in `root`: two photos and a video in one shard, the manifest, and the description
-    of exactly those files."""
+    """A tiny real bundle in `root`: two photos and a video, each kind in its own shard series, the manifest,
+    and the description of exactly those files."""
     media = {
         "p-0001": ("jpg", _jpeg((200, 30, 30))),
         "p-0002": ("jpg", _jpeg((30, 200, 30))),
-        "v-0001": ("mp4", b"\x00\x00\x00\x18ftypmp42 stands in for a video"),
+        "v-0001": ("mp4", VIDEO_BYTES),
     }
     keys = list(media)
     table = manifest_table(
@@ -172,8 +191,7 @@ def write_bundle(root: Path) -> tuple[DatasetDescription, pa.Table]:
             ],
             "tags": [["portrait", "street"], [], ["walk"]],
             "caption": ['A "red" wall', None, "Walking\nin the rain"],
-            "license_terms_id": ["research"] * 3,
-            "license_terms_version": [1] * 3,
+            "license_terms": [["research/1", "commercial-generative/3"]] * 3,
             "consent_uses": [["ai_training", "data_mining"], ["ai_inference"], []],
             "consent_constraints": [[{"use": "ai_training", "text": "No faces cropped"}], [], []],
             "release_ids": [["r-1"], [], ["r-2", "r-3"]],
@@ -186,11 +204,18 @@ def write_bundle(root: Path) -> tuple[DatasetDescription, pa.Table]:
         }
     )
     parquet, jsonl = write_manifest(root, table)
-    (root / "shards").mkdir()
-    with ShardWriter(root / "shards", "city-portraits-v2", mtime=1_700_000_000, fsync=False) as writer:
-        for key, metadata in zip(keys, sample_json(table), strict=True):
-            extension, data = media[key]
-            writer.write(key, io.BytesIO(data), extension=extension, metadata=metadata)
+    (root / SHARDS_DIR).mkdir()
+    metadata = dict(zip(keys, sample_json(table), strict=True))
+    shards = []
+    for series, extension in (("photos", "jpg"), ("videos", "mp4")):
+        prefix = shard_prefix("city-portraits-v2", series)
+        with ShardWriter(root / SHARDS_DIR, prefix, mtime=1_700_000_000, fsync=False) as writer:
+            for key, (media_extension, data) in media.items():
+                if media_extension == extension:
+                    writer.write(key, io.BytesIO(data), extension=extension, metadata=metadata[key])
+        shards += [
+            BundleFile(f"{SHARDS_DIR}/{info.name}", info.size, info.sha256) for info in writer.finished
+        ]
     files = [
         BundleFile(
             path.relative_to(root).as_posix(),
@@ -199,8 +224,7 @@ def write_bundle(root: Path) -> tuple[DatasetDescription, pa.Table]:
         )
         for path in (parquet, jsonl)
     ]
-    shards = tuple(BundleFile(f"shards/{info.name}", info.size, info.sha256) for info in writer.finished)
-    return make_description(manifests=tuple(files), shards=shards), table
+    return make_description(manifests=tuple(files), shards=tuple(shards)), table
 
 
 def _plain(value: object) -> object:
@@ -243,7 +267,7 @@ def test_every_manifest_column_is_a_field_of_the_samples_record_set_with_its_typ
         "duration": "sc:Float",
         "capture_time": "sc:DateTime",
         "tags": "sc:Text",
-        "license_terms_version": "sc:Integer",
+        "license_terms": "sc:Text",
         "face_count": "sc:Integer",
     }
 
@@ -271,16 +295,41 @@ def test_the_document_declares_croissant_1_0_and_rai_1_0_with_the_official_conte
     assert CONTEXT["dataType"] == {"@id": "cr:dataType", "@type": "@vocab"}
 
 
-def test_the_distribution_describes_the_manifests_with_their_digests_and_the_shards_as_tar_files():
+def test_the_distribution_describes_the_manifests_with_their_digests_and_each_shard_series_as_tar_files():
     description = make_description()
     distribution = {item["@id"]: item for item in croissant_jsonld(description)["distribution"]}
 
+    assert list(distribution) == [PARQUET_NAME, JSONL_NAME, "shards-photos", "shards-videos"]
     assert distribution[PARQUET_NAME]["sha256"] == "b" * 64
     assert distribution[PARQUET_NAME]["contentSize"] == "20000 B"
     assert distribution[JSONL_NAME]["encodingFormat"] == "application/jsonlines"
-    assert distribution["shards"]["@type"] == "cr:FileSet"
-    assert distribution["shards"]["encodingFormat"] == "application/x-tar"
-    assert distribution["shards"]["includes"] == "shards/city-portraits-v2-*.tar"
+    photos, videos = distribution["shards-photos"], distribution["shards-videos"]
+    assert photos["@type"] == videos["@type"] == "cr:FileSet"
+    assert photos["encodingFormat"] == videos["encodingFormat"] == "application/x-tar"
+    assert photos["includes"] == "shards/city-portraits-v2-photos-*.tar"
+    assert videos["includes"] == "shards/city-portraits-v2-videos-*.tar"
+    assert photos["description"].startswith("The 170 photos in 2 WebDataset shard(s) (1500000 bytes)")
+    assert videos["description"].startswith("The 30 videos in 1 WebDataset shard(s) (3000000 bytes)")
+
+
+def test_a_version_without_videos_has_no_videos_file_set():
+    description = make_description(
+        counts=Counts(samples=170, images=170, videos=0, creators=12, total_bytes=87_654_321),
+        shards=make_description().shards[:2],
+    )
+    names = [item["@id"] for item in croissant_jsonld(description)["distribution"]]
+
+    assert names == [PARQUET_NAME, JSONL_NAME, "shards-photos"]
+
+
+def test_the_license_is_the_url_of_every_tier_in_order():
+    document = croissant_jsonld(make_description())
+
+    assert document["license"] == [
+        "https://datamarket.example/licenses/research/1/",
+        "https://datamarket.example/licenses/commercial-generative/3/",
+    ]
+    assert {"Research license", "Commercial generative license"} <= set(document["keywords"])
 
 
 def test_a_description_without_the_parquet_manifest_is_refused():
@@ -321,12 +370,47 @@ def test_the_rai_properties_are_filled_from_the_description():
     assert (
         "Intended use: Training and evaluating portrait segmentation models." in document["rai:dataUseCases"]
     )
-    assert any(
-        text.startswith("Not permitted: Generative AI training") for text in document["rai:dataUseCases"]
+    assert (
+        "Research license, not permitted: Generative AI training (not licensed under this tier)."
+        in (document["rai:dataUseCases"])
     )
     assert "within 30 days" in document["rai:dataReleaseMaintenancePlan"]
     assert "3 samples removed" in document["rai:dataReleaseMaintenancePlan"]
     assert document["rai:hasSyntheticData"] is False
+
+
+def test_the_use_cases_state_what_each_tier_permits_and_does_not():
+    use_cases = croissant_jsonld(make_description())["rai:dataUseCases"]
+
+    assert use_cases[1:3] == [
+        "Licensed under Research license, version 1: Data mining, AI inference, AI training; non-commercial "
+        "use only; no likeness generation.",
+        "Research license, not permitted: Generative AI training (not licensed under this tier).",
+    ]
+    assert (
+        "Licensed under Commercial generative license, version 3: Data mining, AI inference, AI training, "
+        "Generative AI training; commercial use permitted; likeness generation permitted." in use_cases
+    )
+    assert (
+        "Commercial generative license, not permitted: Anything else Commercial generative license, version 3 "
+        "(LICENSE.txt) does not permit." in use_cases
+    )
+    assert not any(
+        text.startswith("Commercial generative license, not permitted: Commercial") for text in use_cases
+    )
+
+
+def test_the_collection_and_social_impact_name_the_tiers():
+    document = croissant_jsonld(make_description())
+
+    assert (
+        "every tier offered (Research license, Commercial generative license)"
+        in document["rai:dataCollection"]
+    )
+    assert (
+        "every license tier forbids identifying anyone shown; Research license also forbids generating their "
+        "likeness," in document["rai:dataSocialImpact"]
+    )
 
 
 def test_self_identification_groups_smaller_than_5_never_appear():

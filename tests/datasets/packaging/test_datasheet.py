@@ -130,8 +130,24 @@ def test_the_same_description_gives_the_same_bytes_whatever_the_order_of_its_map
 def test_the_shards_and_manifests_are_listed_with_size_and_sha256():
     text = datasheet_markdown(make_description())
 
-    assert "| shards/city-portraits-v2-000000.tar | 1000000 | `" + "a" * 64 + "` |" in text
+    assert "| shards/city-portraits-v2-photos-000000.tar | 1000000 | `" + "a" * 64 + "` |" in text
+    assert "| shards/city-portraits-v2-videos-000000.tar | 3000000 | `" + "e" * 64 + "` |" in text
     assert "| manifest.parquet | 20000 | `" + "b" * 64 + "` |" in text
+
+
+def test_the_uses_and_the_distribution_list_every_tier():
+    text = datasheet_markdown(make_description())
+    uses = text.split("## 5. Uses", 1)[1].split("## 6.", 1)[0]
+    distribution = text.split("## 6. Distribution", 1)[1]
+
+    assert "- Licensed under Research license, version 1: " in uses
+    assert "- Licensed under Commercial generative license, version 3: " in uses
+    assert (
+        "- Research license, version 1 (research): https://datamarket.example/licenses/research/1/\n"
+        "- Commercial generative license, version 3 (commercial-generative): "
+        "https://datamarket.example/licenses/commercial-generative/3/\n" in distribution
+    )
+    assert "certificate naming the one tier that applies to them" in distribution
 
 
 def test_the_group_threshold_and_the_use_names_match_the_licensing_app():

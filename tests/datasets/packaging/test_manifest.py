@@ -13,6 +13,7 @@ from datasets.packaging.manifest import (
     JSONL_NAME,
     PARQUET_NAME,
     SCHEMA,
+    license_terms_item,
     manifest_table,
     sample_json,
     write_manifest,
@@ -42,8 +43,9 @@ def _columns(count: int) -> dict[str, list[object]]:
         "caption": [
             'Caf\u00e9 "at" dusk\n\\ \u2014 \U0001f4f7' if index % 2 else None for index in range(count)
         ],
-        "license_terms_id": ["standard"] * count,
-        "license_terms_version": [2] * count,
+        "license_terms": [
+            ["research/1", "commercial-generative/2"][: 1 + index % 2] for index in range(count)
+        ],
         "consent_uses": [["ai_training", "data_mining"]] * count,
         "consent_constraints": [
             [{"use": "ai_generative_training", "text": "No likeness"}] if index % 7 == 0 else []
@@ -151,6 +153,28 @@ def test_a_value_the_schema_or_json_cannot_hold_is_refused(name, value, message)
 
     with pytest.raises(ValueError, match=message):
         manifest_table(columns)
+
+
+@pytest.mark.parametrize(
+    ("terms", "message"),
+    [
+        ([], "must be licensable under some tier"),
+        (["research"], "'research' is not '<terms slug>/<terms version>'"),
+        (["research/0"], "'research/0' is not"),
+        (["research/1", "research 1"], "'research 1' is not"),
+        (["research/1", None], r"'license_terms\[\]' has 1 null"),
+    ],
+)
+def test_license_terms_must_name_at_least_one_tier_as_slug_and_version(terms, message):
+    columns = _columns(2)
+    columns["license_terms"][1] = terms
+
+    with pytest.raises(ValueError, match=message):
+        manifest_table(columns)
+
+
+def test_license_terms_item_names_a_tier_by_slug_and_terms_version():
+    assert license_terms_item("commercial-generative", 3) == "commercial-generative/3"
 
 
 @pytest.mark.parametrize("key", ["has.dot", "trailing-newline\n", "Upper", ""])

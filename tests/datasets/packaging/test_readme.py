@@ -20,12 +20,19 @@ from datasets.packaging.readme import (
     LICENSE_NAME,
     PUBLIC_KEY_FILE,
     README_NAME,
+    license_separator,
     license_text,
     readme_markdown,
     write_license,
     write_readme,
 )
-from tests.datasets.packaging.test_croissant import TERMS_TEXT, make_description, write_bundle
+from tests.datasets.packaging.test_croissant import (
+    COMMERCIAL,
+    RESEARCH,
+    VIDEO_BYTES,
+    make_description,
+    write_bundle,
+)
 
 # The version a buyer following the README gets today; the snippet must work with it.
 HF_DATASETS_VERSION = "5.2.0"
@@ -68,7 +75,8 @@ def _run(code: str, directory: Path, python: str = sys.executable) -> subprocess
 
 @pytest.fixture(scope="session")
 def buyer_python(tmp_path_factory) -> str:
-    """A Python with Hugging Face `datasets`, in a virtualenv of its own.
+    """A Python with Hugging Face `datasets` (and Pillow, as the README's `datasets[vision]` brings), in a
+    virtualenv of its own.
 
     It cannot live beside the project: its import name is this project's `datasets` app. A buyer's machine
     has the one and not the other, and so does this environment.
@@ -77,7 +85,7 @@ def buyer_python(tmp_path_factory) -> str:
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")
     installed = subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", f"datasets=={HF_DATASETS_VERSION}"],
+        [python, "-m", "pip", "install", "--quiet", f"datasets[vision]=={HF_DATASETS_VERSION}"],
         capture_output=True,
         text=True,
         check=False,
@@ -104,7 +112,7 @@ def test_the_pyarrow_and_mlcroissant_snippets_read_the_manifest(tmp_path):
     pytest.importorskip("mlcroissant")
     readme = _bundle(tmp_path)
 
-    manifest = _run(_snippet(readme, "import pyarrow"), tmp_path)
+    manifest = _run(_snippet(readme, "pq.read_table"), tmp_path)
     croissant = _run(_snippet(readme, "import mlcroissant"), tmp_path)
 
     assert manifest.returncode == 0, manifest.stderr
@@ -113,18 +121,14 @@ def test_the_pyarrow_and_mlcroissant_snippets_read_the_manifest(tmp_path):
     assert croissant.stdout.splitlines() == ["p-0001", "p-0002", "v-0001"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Hugging Face's webdataset builder wants every sample of a shard to have the same file types, and "
-    "this bundle mixes photos (.jpg) and a video (.mp4) in one shard: the build must shard them apart",
-)
-def test_the_hugging_face_snippet_loads_the_shards(tmp_path, buyer_python):
+def test_the_hugging_face_snippet_loads_the_photos_and_the_videos(tmp_path, buyer_python):
     readme = _bundle(tmp_path)
 
     result = _run(_snippet(readme, "load_dataset"), tmp_path, python=buyer_python)
 
+    assert 'pip install "datasets[vision]"' in readme  # what buyer_python has
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "p-0001"
+    assert result.stdout.splitlines() == ["p-0001 (32, 24)", f"v-0001 {len(VIDEO_BYTES)}"]
 
 
 @pytest.mark.skipif(
@@ -152,28 +156,58 @@ def test_the_layout_names_every_file_of_the_bundle(tmp_path):
     in_bundle = {path.relative_to(tmp_path).as_posix() for path in tmp_path.rglob("*") if path.is_file()}
 
     assert "(also manifest.jsonl)" in layout
+    assert {name for name in listed if name.startswith("shards/")} == {
+        "shards/city-portraits-v2-photos-000000.tar",
+        "shards/city-portraits-v2-videos-000000.tar",
+    }
     assert listed | {"manifest.jsonl", PUBLIC_KEY_FILE} == in_bundle
 
 
-def test_the_license_summary_states_the_tier_its_uses_and_the_withdrawal_duty():
+def test_the_layout_and_the_hugging_face_snippet_leave_out_a_series_the_version_lacks():
+    photos_only = make_description(shards=make_description().shards[:2])
+    readme = readme_markdown(photos_only)
+
+    assert "-photos-" in readme
+    assert "-videos-" not in readme
+    assert "Video" not in _snippet(readme, "load_dataset")
+
+
+def test_the_license_summary_states_every_tier_its_uses_and_the_withdrawal_duty():
     readme = readme_markdown(make_description())
+    license_section = readme.split("## License\n", 1)[1]
 
-    assert "**Research license, version 1**" in readme
-    assert "- Permitted uses: Data mining, AI inference, AI training." in readme
-    assert "- Commercial use: not permitted." in readme
-    assert "within 30 days" in readme
-    assert "LICENSE.txt" in readme
+    assert "names you as licensee and the tier you bought" in license_section
+    research, commercial = re.findall(r"^\*\*(.+?)\*\* .*\n\n((?:- .*\n)+)", license_section, re.MULTILINE)
+    assert research == (
+        "Research license, version 1",
+        "- Permitted uses: Data mining, AI inference, AI training.\n"
+        "- Commercial use: not permitted.\n"
+        "- Generating the likeness of people shown: not permitted.\n",
+    )
+    assert commercial[0] == "Commercial generative license, version 3"
+    assert "- Commercial use: permitted.\n" in commercial[1]
+    assert "`research/1` in the manifest's `license_terms`" in license_section
+    assert "within 30 days" in license_section
+    assert "LICENSE.txt" in license_section
+    assert "Cite as: Datamarket. City portraits, version 2" in license_section
 
 
-def test_license_txt_is_a_header_then_the_exact_terms_text(tmp_path):
+def test_license_txt_is_a_header_then_each_tier_s_exact_text_under_a_separator(tmp_path):
     text = write_license(make_description(), tmp_path / LICENSE_NAME).read_text()
+    header, research, commercial = re.split(
+        f"^(?:{re.escape(license_separator(RESEARCH))}|{re.escape(license_separator(COMMERCIAL))})\n\n",
+        text,
+        flags=re.MULTILINE,
+    )
 
-    assert text.splitlines()[:3] == [
-        "City portraits (city-portraits-v2), version 2",
-        "Licensed under: Research license (research), terms version 1",
-        "https://datamarket.example/licenses/research/1/",
-    ]
-    assert text.endswith("\n\n" + TERMS_TEXT)
+    assert header.splitlines()[0] == "City portraits (city-portraits-v2), version 2"
+    assert "Your license certificate names the tier that applies to you" in header
+    assert research == RESEARCH.text + "\n"
+    assert commercial == COMMERCIAL.text + "\n"  # a final newline, where the text had none
+    assert license_separator(COMMERCIAL) == (
+        "===== Commercial generative license (commercial-generative), terms version 3: "
+        "https://datamarket.example/licenses/commercial-generative/3/ ====="
+    )
     assert license_text(make_description()) == text
 
 

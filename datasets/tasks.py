@@ -1,0 +1,41 @@
+"""Dataset tasks: thin wrappers that take ids and call one service."""
+
+from datetime import datetime
+
+from celery import shared_task
+
+from . import build, services
+
+
+@shared_task(
+    acks_late=True,
+    # A worker killed mid-build hands the task back: the build resumes after its last finished shard, and
+    # the version's stalled-attempt counter fails a build that keeps killing workers.
+    reject_on_worker_lost=True,
+    autoretry_for=(OSError,),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def version_build(version_id: int) -> None:
+    build.version_build(version_id=version_id)
+
+
+@shared_task
+def versions_resume_stalled() -> int:
+    return build.versions_resume_stalled()
+
+
+@shared_task(
+    acks_late=True,
+    # Running it twice for one withdrawal changes nothing more (see the service).
+    reject_on_worker_lost=True,
+    autoretry_for=(OSError,),
+    retry_backoff=5,
+    max_retries=5,
+)
+def versions_supersede(asset_ids: list[int], reason: str, withdrawn_at: str) -> int:
+    superseded = services.versions_supersede(
+        asset_ids=asset_ids, reason=reason, withdrawn_at=datetime.fromisoformat(withdrawn_at)
+    )
+    return len(superseded)

@@ -1,0 +1,88 @@
+"""Sellable assets whose originals really are in storage, and a dataset offered under a priced tier."""
+
+import hashlib
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from PIL import Image
+
+from creators.models import MediaAsset
+from datasets.models import Dataset, Offer
+from licensing.models import LicenseTerms
+from tests.creators.ingest.test_video import make_video
+from tests.factories import ConsentFactory, MediaAssetFactory
+
+
+def photo_bytes(seed: int, size: tuple[int, int] = (64, 48)) -> bytes:
+    image = Image.new("RGB", size, ((seed * 53) % 256, (seed * 97) % 256, (seed * 31) % 256))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def store_sellable(content: bytes, *, kind: str = "image", mime: str = "image/jpeg", **fields) -> MediaAsset:
+    """An asset with `content` as its stored original and an active consent allowing every use."""
+    suffix = "mp4" if kind == "video" else "jpg"
+    name = default_storage.save(
+        f"originals/test/{hashlib.sha256(content).hexdigest()[:16]}.{suffix}", ContentFile(content)
+    )
+    asset = MediaAssetFactory(
+        kind=kind,
+        mime_type=mime,
+        original=name,
+        original_bytes=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        **fields,
+    )
+    ConsentFactory(asset=asset)
+    return asset
+
+
+@pytest.fixture
+def sellable_photo(db) -> Callable[..., MediaAsset]:
+    counter = iter(range(10_000))
+
+    def make(size: tuple[int, int] = (64, 48), **fields) -> MediaAsset:
+        return store_sellable(photo_bytes(next(counter), size), **fields)
+
+    return make
+
+
+@pytest.fixture
+def sellable_video(db, tmp_path: Path) -> Callable[..., MediaAsset]:
+    counter = iter(range(10_000))
+
+    def make(seconds: float = 0.5, **fields) -> MediaAsset:
+        path = make_video(tmp_path / f"clip-{next(counter)}.mp4", size=(64, 48), seconds=seconds)
+        return store_sellable(
+            path.read_bytes(),
+            kind="video",
+            mime="video/mp4",
+            width=64,
+            height=48,
+            duration_seconds=seconds,
+            **fields,
+        )
+
+    return make
+
+
+@pytest.fixture
+def offered_dataset(db) -> Callable[..., Dataset]:
+    def make(slug: str = "city-life", **fields) -> Dataset:
+        dataset = Dataset.objects.create(
+            slug=slug, title="City life", description="Photos and clips of city life.", **fields
+        )
+        Offer.objects.create(
+            dataset=dataset, terms=LicenseTerms.objects.get(slug="research"), price_cents=25_000
+        )
+        Offer.objects.create(
+            dataset=dataset, terms=LicenseTerms.objects.get(slug="commercial"), price_cents=90_000
+        )
+        return dataset
+
+    return make

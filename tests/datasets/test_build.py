@@ -1,0 +1,289 @@
+"""The bundle build, run in process against the real database and storage."""
+
+import json
+import shutil
+import subprocess
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import webdataset as wds
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from datasets import build, services
+from datasets.models import BundleFile, DatasetVersion, Revocation
+from datasets.packaging.checksums import load_public_key, public_key_pem, verify_bundle
+from datasets.signing_key import signing_key
+from licensing.services import consents_withdraw
+
+pytestmark = pytest.mark.django_db
+
+
+def _built(dataset, **options) -> DatasetVersion:
+    version = services.version_create(dataset=dataset, actor=None, **options)
+    build.version_build(version_id=version.pk)
+    version.refresh_from_db()
+    return version
+
+
+def _download(version: DatasetVersion, root: Path) -> Path:
+    """The bundle as a buyer has it: every file from storage, under `<slug>-v<N>/`."""
+    bundle = root / version.name
+    for file in version.files.all():
+        target = bundle / file.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with default_storage.open(file.storage_name, "rb") as stored, target.open("wb") as local:
+            shutil.copyfileobj(stored, local)
+    return bundle
+
+
+def _shard_keys(bundle: Path) -> list[str]:
+    shards = sorted(str(path) for path in (bundle / "shards").glob("*.tar"))
+    return [sample["__key__"] for sample in wds.WebDataset(shards, shardshuffle=False)]
+
+
+def _keys(assets) -> list[str]:
+    return [asset.public_id.hex for asset in assets]
+
+
+def test_a_build_publishes_a_signed_bundle_every_loader_reads(
+    settings, tmp_path, offered_dataset, sellable_photo, sellable_video
+):
+    settings.DATASET_SHARD_BYTES = 8 * 1024  # a few samples a shard
+    photos = [sellable_photo() for _ in range(5)]
+    videos = [sellable_video()]
+    version = _built(offered_dataset())
+
+    assert version.status == DatasetVersion.Status.PUBLISHED
+    assert (version.items_done, version.item_count, version.bytes_done) == (6, 6, version.total_bytes)
+    bundle = _download(version, tmp_path)
+    names = {path.relative_to(bundle).as_posix() for path in bundle.rglob("*") if path.is_file()}
+    assert {"README.md", "DATASHEET.md", "croissant.json", "manifest.parquet", "manifest.jsonl",
+            "LICENSE.txt", "SHA256SUMS", "SHA256SUMS.sig"} < names  # fmt: skip
+    assert "shards/city-life-v1-photos-000001.tar" in names
+    assert "shards/city-life-v1-videos-000000.tar" in names
+    assert version.shards_done == len([name for name in names if name.startswith("shards/")])
+    verify_bundle(bundle, load_public_key(public_key_pem(signing_key())))
+    assert sorted(_shard_keys(bundle)) == sorted(_keys(photos + videos))
+    # Each sample's json is its manifest line, byte for byte.
+    lines = (bundle / "manifest.jsonl").read_bytes().splitlines()
+    samples = wds.WebDataset(sorted(str(p) for p in (bundle / "shards").glob("*.tar")), shardshuffle=False)
+    assert sorted(sample["json"] for sample in samples) == sorted(lines)
+    row = json.loads(lines[0])
+    assert row["license_terms"] == ["research/1", "commercial/1"]
+
+
+@pytest.mark.skipif(shutil.which("sha256sum") is None, reason="sha256sum is missing")
+def test_one_changed_byte_in_a_shard_fails_sha256sum(tmp_path, offered_dataset, sellable_photo):
+    sellable_photo()
+    bundle = _download(_built(offered_dataset()), tmp_path)
+    check = ["sha256sum", "--quiet", "-c", "SHA256SUMS"]
+    assert subprocess.run(check, cwd=bundle, capture_output=True, check=False).returncode == 0
+
+    shard = next((bundle / "shards").glob("*.tar"))
+    data = bytearray(shard.read_bytes())
+    data[700] ^= 1
+    shard.write_bytes(bytes(data))
+
+    assert subprocess.run(check, cwd=bundle, capture_output=True, check=False).returncode != 0
+
+
+def test_a_build_that_dies_resumes_after_its_last_stored_shard(settings, offered_dataset, sellable_photo):
+    settings.DATASET_SHARD_BYTES = 4 * 1024  # one sample a shard
+    _, _, third = (sellable_photo() for _ in range(3))
+    version = services.version_create(dataset=offered_dataset(), actor=None)
+    # The third original goes missing: the attempt fails after the second sample closed the first shard.
+    content = default_storage.open(third.original.name).read()
+    default_storage.delete(third.original.name)
+
+    with pytest.raises(FileNotFoundError):
+        build.version_build(version_id=version.pk)
+
+    version.refresh_from_db()
+    assert version.status == DatasetVersion.Status.BUILDING
+    assert version.build_token is None  # released, so the retry need not wait for the lease
+    (kept,) = version.files.filter(kind=BundleFile.Kind.SHARD)
+    assert (kept.shard_index, version.items_done, version.shards_done) == (0, 1, 1)
+
+    default_storage.save(third.original.name, ContentFile(content))
+    build.version_build(version_id=version.pk)
+
+    version.refresh_from_db()
+    assert version.status == DatasetVersion.Status.PUBLISHED
+    assert version.build_attempts == 2
+    shards = list(version.files.filter(kind=BundleFile.Kind.SHARD).order_by("shard_index"))
+    assert shards[0].pk == kept.pk  # not written again
+    assert [shard.shard_index for shard in shards] == [0, 1, 2]
+
+
+def test_an_attempt_does_not_start_while_another_holds_the_lease(offered_dataset, sellable_photo):
+    sellable_photo()
+    version = services.version_create(dataset=offered_dataset(), actor=None)
+    held = build._claim(version.pk)
+    assert held is not None
+
+    assert build._claim(version.pk) is None
+
+    DatasetVersion.objects.filter(pk=version.pk).update(progress_at=timezone.now() - timedelta(hours=1))
+    assert build._claim(version.pk) is not None  # the holder stopped showing progress: taken over
+
+
+def test_an_attempt_that_lost_its_lease_stops_without_writing(offered_dataset, sellable_photo):
+    sellable_photo()
+    version = services.version_create(dataset=offered_dataset(), actor=None)
+    attempt = build._claim(version.pk)
+    DatasetVersion.objects.filter(pk=version.pk).update(build_token=uuid.uuid4())
+
+    with pytest.raises(build.LeaseLost):
+        attempt.heartbeat(force=True, items_done=1)
+
+
+def test_a_build_that_keeps_dying_before_a_shard_is_failed_with_the_reason(offered_dataset, sellable_photo):
+    sellable_photo()
+    version = services.version_create(dataset=offered_dataset(), actor=None)
+    for _ in range(build.MAX_STALLED_ATTEMPTS):
+        assert build._claim(version.pk) is not None
+        DatasetVersion.objects.filter(pk=version.pk).update(build_token=None)  # as if killed
+
+    assert build._claim(version.pk) is None
+    version.refresh_from_db()
+    assert version.status == DatasetVersion.Status.FAILED
+    assert "stopped 5 times in a row" in version.failure_reason
+
+    services.version_build_retry(version=version)  # the retry starts counting again
+    version.refresh_from_db()
+    assert version.stalled_attempts == 0
+
+
+def test_only_builds_whose_lease_ran_out_are_resumed(settings, offered_dataset, sellable_photo):
+    sellable_photo()
+    live = services.version_create(dataset=offered_dataset(), actor=None)
+    build._claim(live.pk)
+    sellable_photo()
+    dead = services.version_create(dataset=offered_dataset(slug="dead"), actor=None)
+    build._claim(dead.pk)
+    DatasetVersion.objects.filter(pk=dead.pk).update(progress_at=timezone.now() - timedelta(hours=1))
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+
+    assert build.versions_resume_stalled() == 1
+
+
+def test_an_item_withdrawn_before_the_build_is_never_written(offered_dataset, sellable_photo, tmp_path):
+    kept, withdrawn = sellable_photo(), sellable_photo()
+    version = services.version_create(dataset=offered_dataset(), actor=None)
+    consents_withdraw(asset_ids=[withdrawn.pk], actor=withdrawn.creator.user, reason="Changed my mind.")
+
+    build.version_build(version_id=version.pk)
+
+    version.refresh_from_db()
+    assert version.status == DatasetVersion.Status.PUBLISHED
+    assert version.item_count == 1
+    assert _shard_keys(_download(version, tmp_path)) == _keys([kept])
+
+
+def test_an_item_withdrawn_while_the_shards_are_written_is_dropped_when_sealing(
+    settings, monkeypatch, offered_dataset, sellable_photo, tmp_path
+):
+    settings.DATASET_SHARD_BYTES = 4 * 1024  # one sample a shard
+    photos = [sellable_photo() for _ in range(4)]
+    version = services.version_create(dataset=offered_dataset(), actor=None)
+    write_documents = build._write_documents
+    withdrawals = iter([photos[1]])
+
+    def withdraw_then_write(*args, **kwargs):
+        # A withdrawal commits after the shards holding the photo were stored, before the seal.
+        for asset in withdrawals:
+            consents_withdraw(asset_ids=[asset.pk], actor=asset.creator.user, reason="No longer.")
+        return write_documents(*args, **kwargs)
+
+    monkeypatch.setattr(build, "_write_documents", withdraw_then_write)
+    build.version_build(version_id=version.pk)
+
+    version.refresh_from_db()
+    assert version.status == DatasetVersion.Status.PUBLISHED
+    bundle = _download(version, tmp_path)
+    assert sorted(_shard_keys(bundle)) == sorted(_keys([photos[0], *photos[2:]]))
+    assert photos[1].public_id.hex.encode() not in (bundle / "manifest.jsonl").read_bytes()
+    # The first shard did not hold it and was kept; the ones from it on were written again.
+    assert version.files.filter(kind=BundleFile.Kind.SHARD).count() == 3
+    verify_bundle(bundle, load_public_key(public_key_pem(signing_key())))
+
+
+def test_a_withdrawal_after_publishing_supersedes_the_version_and_records_the_revocation(
+    offered_dataset, sellable_photo
+):
+    _kept, withdrawn = sellable_photo(), sellable_photo()
+    version = _built(offered_dataset())
+    withdrawn_at = timezone.now()
+
+    superseded = services.versions_supersede(
+        asset_ids=[withdrawn.pk], reason="Consent withdrawn by the creator.", withdrawn_at=withdrawn_at
+    )
+    again = services.versions_supersede(
+        asset_ids=[withdrawn.pk], reason="Consent withdrawn by the creator.", withdrawn_at=withdrawn_at
+    )
+
+    assert superseded == [version] and again == []
+    version.refresh_from_db()
+    assert version.status == DatasetVersion.Status.SUPERSEDED
+    (revocation,) = Revocation.objects.all()
+    assert revocation.sample_keys == [withdrawn.public_id.hex]
+    replacement = version.superseded_by
+    assert revocation.replacement == replacement
+    assert replacement.status == DatasetVersion.Status.DRAFT
+
+
+def test_withdrawing_consent_reaches_the_published_version_through_the_signal(
+    django_capture_on_commit_callbacks, settings, offered_dataset, sellable_photo
+):
+    from marketplace.celery import app
+
+    photo = sellable_photo()
+    sellable_photo()
+    version = _built(offered_dataset())
+    app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            consents_withdraw(asset_ids=[photo.pk], actor=photo.creator.user, reason="Changed my mind.")
+    finally:
+        app.conf.task_always_eager = False
+
+    version.refresh_from_db()
+    assert version.status == DatasetVersion.Status.SUPERSEDED
+    assert Revocation.objects.get(version=version).sample_keys == [photo.public_id.hex]
+
+
+def test_publishing_a_version_replaces_the_one_on_sale(offered_dataset, sellable_photo):
+    sellable_photo()
+    dataset = offered_dataset()
+    first = _built(dataset)
+    sellable_photo()
+
+    second = _built(dataset)
+
+    first.refresh_from_db()
+    assert second.status == DatasetVersion.Status.PUBLISHED
+    assert first.status == DatasetVersion.Status.SUPERSEDED
+    assert first.end_reason == "Replaced by version 2."
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_builds_with_a_progress_bar(offered_dataset, sellable_photo, capsys):
+    sellable_photo()
+    offered_dataset()
+
+    call_command("build_dataset", "city-life", "--here")
+
+    output = capsys.readouterr().out
+    assert "city-life-v1: 1 items" in output
+    assert "100.0%" in output
+    assert "city-life-v1 is published (1 shards)." in output
+
+
+def test_the_command_names_an_unknown_dataset():
+    with pytest.raises(CommandError, match="No dataset is called 'nope'"):
+        call_command("build_dataset", "nope")
