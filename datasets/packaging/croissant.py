@@ -19,6 +19,7 @@ import pyarrow as pa
 from datasets.packaging.description import (
     DatasetDescription,
     by_count,
+    counted,
     permitted_uses_text,
     prohibited_uses,
     reportable_groups,
@@ -304,7 +305,7 @@ def collection_text(description: DatasetDescription) -> str:
     )
     return (
         f"{counts.samples} samples ({counts.images} photos, {counts.videos} videos) uploaded to "
-        f"{description.publisher_name} by {counts.creators} creators (photographers and videographers) who "
+        f"{description.publisher_name} by {counted(counts.creators, 'creator')} (photographers and videographers) who "
         "made them. Each creator attached a model release for every identifiable person and a property "
         "release where one was needed, and consented per sample to each CAWG use (data mining, AI inference, "
         "AI training, generative AI training) under versioned license terms. Reviewers checked every release "
@@ -407,7 +408,7 @@ def limitation_texts(description: DatasetDescription) -> list[str]:
     counts, quality = description.counts, description.quality
     per_creator = counts.samples / counts.creators if counts.creators else 0.0
     texts = [
-        f"{counts.samples} samples from {counts.creators} creators ({per_creator:.1f} per creator on average): "
+        f"{counts.samples} samples from {counted(counts.creators, 'creator')} ({per_creator:.1f} per creator on average): "
         "samples by one creator share their style, equipment and places, so they are not independent.",
     ]
     if quality.blur_percentiles:

@@ -27,6 +27,7 @@ from datasets.packaging.description import (
     MIN_GROUP_SIZE,
     DatasetDescription,
     by_count,
+    counted,
     reportable_groups,
     share,
     tier_title,
@@ -114,7 +115,7 @@ def _motivation(description: DatasetDescription) -> str:
             (
                 "Who created the dataset, and on behalf of which entity?",
                 f"{description.publisher_name} ({description.publisher_url}) curated it from media that "
-                f"{description.counts.creators} creators uploaded and consented to sell; category: "
+                f"{counted(description.counts.creators, 'creator')} uploaded and consented to sell; category: "
                 f"{description.category}.",
             ),
             (
@@ -151,7 +152,7 @@ def _composition(description: DatasetDescription) -> str:
             (
                 "How many instances are there in total?",
                 f"{counts.samples} samples: {counts.images} photos and {counts.videos} videos, "
-                f"{counts.total_bytes} bytes of media, from {counts.creators} creators.\n\n"
+                f"{counts.total_bytes} bytes of media, from {counted(counts.creators, 'creator')}.\n\n"
                 f"Category:\n\n{_table('category', distributions.categories, 'samples')}\n"
                 f"Resolution class:\n\n{_table('resolution class', distributions.resolution_classes, 'samples')}\n"
                 f"Video duration:\n\n{_table('duration', distributions.durations, 'videos')}\n"

@@ -196,6 +196,11 @@ def by_count(counts: Mapping[str, int]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
+def counted(count: int, noun: str) -> str:
+    """ "1 creator", "3 creators": a count with its noun, plural when it is not one (nouns taking an -s)."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def share(count: int, total: int) -> str:
     """`count` as a percentage of `total`, one decimal."""
     return f"{100 * count / total:.1f}%" if total else "0.0%"

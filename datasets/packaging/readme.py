@@ -10,6 +10,7 @@ from datasets.packaging.description import (
     SHARDS_DIR,
     DatasetDescription,
     LicenseTier,
+    counted,
     permitted_uses_text,
     shard_pattern,
     shard_prefix,
@@ -64,7 +65,7 @@ def readme_markdown(description: DatasetDescription) -> str:
 {description.description}
 
 {counts.samples} samples ({counts.images} photos, {counts.videos} videos, {counts.total_bytes} bytes of media) from \
-{counts.creators} creators, published {description.published.isoformat()} by {description.publisher_name}. \
+{counted(counts.creators, "creator")}, published {description.published.isoformat()} by {description.publisher_name}. \
 Every sample had its creator's active consent for the licensed uses, and releases for the people and \
 property shown, when this version was built. Dataset page: {description.page_url}
 

@@ -2,6 +2,8 @@
 
 import hashlib
 import io
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -86,3 +88,29 @@ def offered_dataset(db) -> Callable[..., Dataset]:
         return dataset
 
     return make
+
+
+# The version a buyer following the README gets today; the snippet must work with it.
+HF_DATASETS_VERSION = "5.2.0"
+
+
+@pytest.fixture(scope="session")
+def buyer_python(tmp_path_factory) -> str:
+    """A Python with Hugging Face `datasets` (and Pillow, as the README's `datasets[vision]` brings), in a
+    virtualenv of its own.
+
+    It cannot live beside the project: its import name is this project's `datasets` app. A buyer's machine
+    has the one and not the other, and so does this environment.
+    """
+    venv = tmp_path_factory.mktemp("buyer") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    installed = subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", f"datasets[vision]=={HF_DATASETS_VERSION}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if installed.returncode != 0:
+        pytest.skip(f"Hugging Face datasets could not be installed: {installed.stderr.strip()[-300:]}")
+    return python

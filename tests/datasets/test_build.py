@@ -1,6 +1,8 @@
 """The bundle build, run in process against the real database and storage."""
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import uuid
@@ -19,6 +21,7 @@ from datasets.models import BundleFile, DatasetVersion, Revocation
 from datasets.packaging.checksums import load_public_key, public_key_pem, verify_bundle
 from datasets.signing_key import signing_key
 from licensing.services import consents_withdraw
+from tests.datasets.packaging.test_readme import _run, _snippet
 
 pytestmark = pytest.mark.django_db
 
@@ -287,3 +290,52 @@ def test_the_command_builds_with_a_progress_bar(offered_dataset, sellable_photo,
 def test_the_command_names_an_unknown_dataset():
     with pytest.raises(CommandError, match="No dataset is called 'nope'"):
         call_command("build_dataset", "nope")
+
+
+def test_the_built_croissant_validates_and_loads_every_manifest_row(
+    tmp_path, offered_dataset, sellable_photo, sellable_video
+):
+    mlc = pytest.importorskip("mlcroissant")
+    sellable_photo(), sellable_photo(), sellable_video()
+    bundle = _download(_built(offered_dataset()), tmp_path)
+
+    dataset = mlc.Dataset(jsonld=bundle / "croissant.json")
+    keys = [record["samples/key"].decode() for record in dataset.records("samples")]
+
+    assert dataset.metadata.ctx.issues.errors == set()
+    assert sorted(keys) == sorted(json.loads(line)["key"] for line in (bundle / "manifest.jsonl").open())
+
+
+def test_hugging_face_datasets_loads_a_built_bundle_as_its_readme_says(
+    tmp_path, buyer_python, offered_dataset, sellable_photo, sellable_video
+):
+    photos = [sellable_photo(), sellable_photo()]
+    video = sellable_video()
+    bundle = _download(_built(offered_dataset()), tmp_path)
+    readme = (bundle / "README.md").read_text()
+
+    result = _run(_snippet(readme, "load_dataset"), bundle, python=buyer_python)
+
+    assert result.returncode == 0, result.stderr
+    printed = result.stdout.splitlines()
+    assert printed[0].split()[0] in _keys(photos)
+    assert printed[1].split()[0] == video.public_id.hex
+
+
+def test_on_s3_each_shard_is_uploaded_in_parts_and_the_bundle_verifies(
+    s3_bucket, settings, tmp_path, offered_dataset
+):
+    from tests.datasets.conftest import store_sellable
+
+    settings.DATASET_SHARD_BYTES = 32 * 1024 * 1024
+    # Over boto3's 8 MB multipart threshold; its bytes need not be a playable video for the build.
+    large = store_sellable(os.urandom(9 * 1024 * 1024), kind="video", mime="video/mp4")
+    version = _built(offered_dataset())
+
+    (shard,) = version.files.filter(kind=BundleFile.Kind.SHARD)
+    assert shard.storage_name == f"bundles/{version.public_id}/shards/city-life-v1-videos-000000.tar"
+    etag = s3_bucket.client.head_object(Bucket=s3_bucket.name, Key=shard.storage_name)["ETag"]
+    assert re.fullmatch(r'"[0-9a-f]{32}-\d+"', etag)  # S3's mark of a multipart upload
+    bundle = _download(version, tmp_path)
+    verify_bundle(bundle, load_public_key(public_key_pem(signing_key())))
+    assert _shard_keys(bundle) == _keys([large])

@@ -1,41 +1,17 @@
 import pytest
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect
 
 from creators.models import MediaAsset
 from creators.services import asset_ingest, asset_upload
-from datasets.models import BundleFile, Dataset, DatasetVersion
-from datasets.services import dataset_save, version_build_start, version_create, version_publish
+from datasets import build
+from datasets.models import DatasetVersion
+from datasets.services import dataset_save, dataset_set_public, version_build_start, version_create
 from licensing.models import LicenseTerms
 from marketplace.demo_media import demo_photos
 from tests.factories import ConsentFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-DATASHEET = """# Datasheet for street-scenes-v1
-
-## Motivation
-
-**For what purpose was the dataset created?** To train and evaluate scene classifiers on street photography
-whose creators consented to AI training.
-
-## Composition
-
-| Property | Value |
-| --- | --- |
-| Samples | 6 photos |
-| Creators | 1 |
-| License tiers | Research |
-
-## Collection process
-
-Uploaded by the photographers themselves; consent was reviewed before any sale.
-"""
-CROISSANT = (
-    b'{"@context": {"@vocab": "https://schema.org/"}, "@type": "sc:Dataset", "name": "street-scenes-v1"}\n'
-)
 
 
 def _sellable_photos(creator, count: int) -> list[MediaAsset]:
@@ -67,19 +43,9 @@ def _published_dataset(reviewer) -> DatasetVersion:
         actor=reviewer,
     )
     version = version_create(dataset=dataset, actor=reviewer, change_note="The first release.")
-    version_build_start(version=version)
-    version = version_publish(version=version)
-    for path, content in (("DATASHEET.md", DATASHEET.encode()), ("croissant.json", CROISSANT)):
-        name = default_storage.save(f"bundles/{version.name}/{path}", ContentFile(content))
-        BundleFile.objects.create(
-            version=version,
-            kind="document",
-            path=path,
-            storage_name=name,
-            byte_size=len(content),
-            sha256="0" * 64,
-        )
-    Dataset.objects.filter(pk=dataset.pk).update(is_public=True)
+    build.version_build(version_id=version.pk)  # the real build, in process: its datasheet is on the page
+    dataset_set_public(dataset=dataset, public=True)
+    version.refresh_from_db()
     return version
 
 
@@ -101,7 +67,7 @@ def test_a_visitor_reads_a_public_dataset_page(page, phone_page, screenshot, med
     expect(page.get_by_role("heading", name="Street scenes", exact=True)).to_be_visible()
     expect(page.get_by_text("$250.00")).to_be_visible()
     expect(page.get_by_text("$1,200.00")).to_be_visible()
-    expect(page.get_by_role("heading", name="Datasheet for street-scenes-v1")).to_be_visible()
+    expect(page.get_by_role("heading", name="Datasheet: Street scenes, version 1")).to_be_visible()
     expect(page.get_by_role("link", name="Croissant metadata (JSON-LD)")).to_be_visible()
     _expect_previews_loaded(page, 6)
     screenshot(page, "01-desktop")

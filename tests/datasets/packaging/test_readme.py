@@ -34,9 +34,6 @@ from tests.datasets.packaging.test_croissant import (
     write_bundle,
 )
 
-# The version a buyer following the README gets today; the snippet must work with it.
-HF_DATASETS_VERSION = "5.2.0"
-
 
 def _blocks(text: str, language: str) -> list[str]:
     return re.findall(rf"^```{language}\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
@@ -71,28 +68,6 @@ def _run(code: str, directory: Path, python: str = sys.executable) -> subprocess
         timeout=300,
         check=False,
     )
-
-
-@pytest.fixture(scope="session")
-def buyer_python(tmp_path_factory) -> str:
-    """A Python with Hugging Face `datasets` (and Pillow, as the README's `datasets[vision]` brings), in a
-    virtualenv of its own.
-
-    It cannot live beside the project: its import name is this project's `datasets` app. A buyer's machine
-    has the one and not the other, and so does this environment.
-    """
-    venv = tmp_path_factory.mktemp("buyer") / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = str(venv / "bin" / "python")
-    installed = subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", f"datasets[vision]=={HF_DATASETS_VERSION}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if installed.returncode != 0:
-        pytest.skip(f"Hugging Face datasets could not be installed: {installed.stderr.strip()[-300:]}")
-    return python
 
 
 def test_the_webdataset_snippet_reads_every_sample_of_a_real_bundle(tmp_path):
