@@ -40,9 +40,11 @@ from licensing.models import LicenseTermsVersion, Permission, Use
 from . import selectors, services
 from .models import BundleFile, DatasetVersion
 from .packaging.checksums import SIGNATURE_NAME, SUMS_NAME, sums_text
-from .packaging.croissant import CROISSANT_NAME, write_croissant
-from .packaging.datasheet import DATASHEET_NAME, write_datasheet
+from .packaging.croissant import write_croissant
+from .packaging.datasheet import write_datasheet
 from .packaging.description import (
+    CROISSANT_NAME,
+    DATASHEET_NAME,
     SHARD_SERIES,
     SHARDS_DIR,
     ConsentCount,

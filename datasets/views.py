@@ -24,11 +24,8 @@ from licensing.views.review import reviewer_required
 from . import selectors, services
 from .forms import DatasetForm, VersionBuildForm, VersionWithdrawForm, VisibilityForm
 from .models import Dataset, DatasetVersion, Offer
+from .packaging.description import CROISSANT_NAME, DATASHEET_NAME
 
-# The documents' paths in a bundle, as datasets.packaging names them; not imported from there, which would
-# load the packaging code (and pyarrow) into every web process.
-CROISSANT_NAME = "croissant.json"
-DATASHEET_NAME = "DATASHEET.md"
 PREVIEW_GRID_SIZE = 24
 # Public previews may sit in shared caches for an hour; a reviewer's preview of a hidden dataset may not.
 PUBLIC_PREVIEW_CACHE = "public, max-age=3600"

@@ -30,7 +30,6 @@ from datasets.packaging.description import (
 )
 from datasets.packaging.manifest import JSONL_NAME, PARQUET_NAME, SCHEMA
 
-CROISSANT_NAME = "croissant.json"
 CROISSANT_1_0 = "http://mlcommons.org/croissant/1.0"
 # The RAI specification asks a dataset that uses its vocabulary to declare this too.
 RAI_1_0 = "http://mlcommons.org/croissant/RAI/1.0"

@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from datasets.packaging.croissant import (
-    CROISSANT_NAME,
     annotation_text,
     bias_texts,
     citation,
@@ -24,6 +23,7 @@ from datasets.packaging.croissant import (
 )
 from datasets.packaging.description import (
     CAWG_USES,
+    CROISSANT_NAME,
     MIN_GROUP_SIZE,
     DatasetDescription,
     by_count,
@@ -34,8 +34,6 @@ from datasets.packaging.description import (
     use_label,
 )
 from datasets.packaging.manifest import JSONL_NAME, PARQUET_NAME
-
-DATASHEET_NAME = "DATASHEET.md"
 
 SECTIONS = (
     "Motivation",

@@ -10,6 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+# The documents' names in a bundle; here, where importing them loads nothing heavy (the web pages need them).
+CROISSANT_NAME = "croissant.json"
+DATASHEET_NAME = "DATASHEET.md"
+
 # The smallest group of people whose self-identification may be reported: the threshold
 # licensing.selectors.self_identification_aggregate already applies. The writers apply it again, so a
 # description filled some other way cannot leak a small group into a document buyers download.

@@ -4,9 +4,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from datasets.packaging.checksums import SIGNATURE_NAME, SUMS_NAME
-from datasets.packaging.croissant import CROISSANT_NAME, RECORD_SET, citation
-from datasets.packaging.datasheet import DATASHEET_NAME
+from datasets.packaging.croissant import RECORD_SET, citation
 from datasets.packaging.description import (
+    CROISSANT_NAME,
+    DATASHEET_NAME,
     SHARDS_DIR,
     DatasetDescription,
     LicenseTier,

@@ -12,12 +12,12 @@ from PIL import Image
 
 from datasets.packaging.croissant import (
     CONTEXT,
-    CROISSANT_NAME,
     RECORD_SET,
     croissant_jsonld,
     write_croissant,
 )
 from datasets.packaging.description import (
+    CROISSANT_NAME,
     SHARDS_DIR,
     BundleFile,
     ConsentCount,

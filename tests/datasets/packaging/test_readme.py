@@ -14,8 +14,9 @@ from datasets.packaging.checksums import (
     public_key_pem,
     write_signed_sums,
 )
-from datasets.packaging.croissant import CROISSANT_NAME, write_croissant
-from datasets.packaging.datasheet import DATASHEET_NAME, write_datasheet
+from datasets.packaging.croissant import write_croissant
+from datasets.packaging.datasheet import write_datasheet
+from datasets.packaging.description import CROISSANT_NAME, DATASHEET_NAME
 from datasets.packaging.readme import (
     LICENSE_NAME,
     PUBLIC_KEY_FILE,
