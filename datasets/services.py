@@ -257,6 +257,11 @@ def version_build_request(
     *, dataset: Dataset, actor: Any, change_note: str = "", supersedes: DatasetVersion | None = None
 ) -> DatasetVersion:
     """Freeze the selection into a new version and queue its bundle build."""
+    if not dataset.offers.exists():
+        raise ValidationError(
+            "Set a price for at least one license tier first: a version is built for the tiers it is sold under.",
+            code="conflict",
+        )
     version = version_create(dataset=dataset, actor=actor, change_note=change_note, supersedes=supersedes)
     enqueue_build(version.pk)
     return version

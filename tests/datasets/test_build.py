@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import webdataset as wds
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
@@ -339,3 +340,40 @@ def test_on_s3_each_shard_is_uploaded_in_parts_and_the_bundle_verifies(
     bundle = _download(version, tmp_path)
     verify_bundle(bundle, load_public_key(public_key_pem(signing_key())))
     assert _shard_keys(bundle) == _keys([large])
+
+
+def test_a_dataset_offered_under_no_tier_is_not_built(offered_dataset, sellable_photo):
+    sellable_photo()
+    dataset = offered_dataset()
+    dataset.offers.all().delete()
+
+    with pytest.raises(ValidationError, match="Set a price for at least one license tier"):
+        services.version_build_request(dataset=dataset, actor=None)
+
+    assert not dataset.versions.exists()
+
+
+def test_the_signature_verifies_with_the_key_the_site_publishes(
+    client, tmp_path, offered_dataset, sellable_photo
+):
+    sellable_photo()
+    bundle = _download(_built(offered_dataset()), tmp_path)
+
+    response = client.get("/signing-key.pem")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/x-pem-file"
+    verify_bundle(bundle, load_public_key(response.content))
+
+
+def test_each_terms_version_bundles_cite_has_its_page(client, offered_dataset, sellable_photo, tmp_path):
+    sellable_photo()
+    bundle = _download(_built(offered_dataset()), tmp_path)
+    cited = re.findall(r"http://localhost:8000(/licenses/[a-z-]+/\d+/)", (bundle / "LICENSE.txt").read_text())
+
+    assert cited == ["/licenses/research/1/", "/licenses/commercial/1/"]
+    for path in cited:
+        response = client.get(path)
+        assert response.status_code == 200
+        assert "Research" in response.text or "Commercial" in response.text
+    assert client.get("/licenses/research/99/").status_code == 404

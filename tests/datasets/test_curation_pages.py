@@ -19,6 +19,7 @@ VALID = {
     "required_uses": ["ai_training"],
     "exclude_near_duplicates": "on",
 }
+PRICED = {"offer_research": "on", "price_research": "250.00"}
 
 
 def _sellable(**fields):
@@ -106,7 +107,7 @@ def test_a_slug_already_taken_is_refused(client, reviewer):
 def test_building_a_version_from_the_page(client, reviewer, django_capture_on_commit_callbacks):
     _sellable(category="street")
     client.force_login(reviewer)
-    client.post("/curation/new/", {**VALID, "tags": ""})
+    client.post("/curation/new/", {**VALID, **PRICED, "tags": ""})
 
     with django_capture_on_commit_callbacks() as queued:
         response = client.post("/curation/city-streets/versions/", {"change_note": "First cut."}, follow=True)
@@ -119,11 +120,22 @@ def test_building_a_version_from_the_page(client, reviewer, django_capture_on_co
 
 def test_building_with_nothing_sellable_says_so(client, reviewer):
     client.force_login(reviewer)
-    client.post("/curation/new/", VALID)
+    client.post("/curation/new/", {**VALID, **PRICED})
 
     response = client.post("/curation/city-streets/versions/", follow=True)
 
     assert b"No sellable photo or video matches" in response.content
+    assert not Dataset.objects.get().versions.exists()
+
+
+def test_building_before_any_tier_is_priced_says_so(client, reviewer):
+    _sellable(category="street")
+    client.force_login(reviewer)
+    client.post("/curation/new/", {**VALID, "tags": ""})
+
+    response = client.post("/curation/city-streets/versions/", follow=True)
+
+    assert b"Set a price for at least one license tier first" in response.content
     assert not Dataset.objects.get().versions.exists()
 
 
