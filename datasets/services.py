@@ -302,7 +302,7 @@ def versions_supersede(*, asset_ids: list[int], reason: str, withdrawn_at: datet
     holding the assets off sale, and have a version without them built. Returns the versions superseded.
 
     Safe to run twice for the same withdrawal: a version already superseded is not superseded again, and a
-    revocation is recorded once per version and withdrawal time.
+    sample is revoked once per version.
     """
     superseded = []
     affected = (
@@ -325,8 +325,11 @@ def _version_supersede(
     version_id: int, asset_ids: list[int], reason: str, withdrawn_at: datetime
 ) -> DatasetVersion | None:
     version = DatasetVersion.objects.select_for_update().select_related("dataset").get(pk=version_id)
-    keys = sorted(version.items.filter(asset_id__in=asset_ids).values_list("key", flat=True))
-    if not keys or version.revocations.filter(withdrawn_at=withdrawn_at).exists():
+    revoked = {key for keys in version.revocations.values_list("sample_keys", flat=True) for key in keys}
+    # Only samples its licensees were not told about yet: the same withdrawal seen twice (the signal's task
+    # and the periodic check) is recorded once.
+    keys = sorted(set(version.items.filter(asset_id__in=asset_ids).values_list("key", flat=True)) - revoked)
+    if not keys:
         return None
     revocation = Revocation.objects.create(
         version=version, sample_keys=keys, reason=reason or "Consent withdrawn.", withdrawn_at=withdrawn_at
@@ -366,3 +369,24 @@ def _replacement_request(version: DatasetVersion) -> DatasetVersion | None:
     except ValidationError:
         # Nothing sellable is left in the selection: there is no version to offer, and the notice stands.
         return None
+
+
+def versions_supersede_missed() -> int:
+    """Supersede published versions holding an item whose consent is no longer active, in case the
+    withdrawal's own task never ran (the broker was down when it was announced). Returns how many."""
+    missed = (
+        VersionItem.objects.filter(version__status=DatasetVersion.Status.PUBLISHED, asset__isnull=False)
+        .exclude(consent_id__in=Consent.objects.filter(status=Consent.Status.ACTIVE).values("public_id"))
+        .values_list("asset_id", flat=True)
+        .distinct()
+    )
+    asset_ids = sorted(missed)
+    if not asset_ids:
+        return 0
+    return len(
+        versions_supersede(
+            asset_ids=asset_ids,
+            reason="Consent for these samples is no longer active.",
+            withdrawn_at=timezone.now(),
+        )
+    )

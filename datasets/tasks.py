@@ -39,3 +39,8 @@ def versions_supersede(asset_ids: list[int], reason: str, withdrawn_at: str) -> 
         asset_ids=asset_ids, reason=reason, withdrawn_at=datetime.fromisoformat(withdrawn_at)
     )
     return len(superseded)
+
+
+@shared_task
+def versions_supersede_missed() -> int:
+    return services.versions_supersede_missed()

@@ -252,6 +252,7 @@ CELERY_BEAT_SCHEDULE = {
     "assets-requeue-stalled": {"task": "creators.tasks.assets_requeue_stalled", "schedule": 60 * 5},
     "upload-sessions-expire": {"task": "creators.tasks.upload_sessions_expire", "schedule": 60 * 60},
     "versions-resume-stalled": {"task": "datasets.tasks.versions_resume_stalled", "schedule": 60 * 5},
+    "versions-supersede-missed": {"task": "datasets.tasks.versions_supersede_missed", "schedule": 60 * 5},
 }
 CELERY_TIMEZONE = TIME_ZONE
 

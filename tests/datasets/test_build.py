@@ -377,3 +377,33 @@ def test_each_terms_version_bundles_cite_has_its_page(client, offered_dataset, s
         assert response.status_code == 200
         assert "Research" in response.text or "Commercial" in response.text
     assert client.get("/licenses/research/99/").status_code == 404
+
+
+def test_a_withdrawal_whose_task_never_ran_is_caught_by_the_periodic_check(offered_dataset, sellable_photo):
+    photo = sellable_photo()
+    sellable_photo()
+    version = _built(offered_dataset())
+    # The announcement's task is lost (in this test, on-commit callbacks never run).
+    consents_withdraw(asset_ids=[photo.pk], actor=photo.creator.user, reason="Changed my mind.")
+
+    assert services.versions_supersede_missed() == 1
+    assert services.versions_supersede_missed() == 0
+
+    version.refresh_from_db()
+    assert version.status == DatasetVersion.Status.SUPERSEDED
+    assert list(Revocation.objects.values_list("sample_keys", flat=True)) == [[photo.public_id.hex]]
+
+
+def test_the_same_withdrawal_seen_by_the_task_and_the_check_is_revoked_once(offered_dataset, sellable_photo):
+    photo = sellable_photo()
+    sellable_photo()
+    version = _built(offered_dataset())
+    consents_withdraw(asset_ids=[photo.pk], actor=photo.creator.user, reason="Changed my mind.")
+    services.versions_supersede(asset_ids=[photo.pk], reason="Changed my mind.", withdrawn_at=timezone.now())
+    DatasetVersion.objects.filter(pk=version.pk).update(
+        status=DatasetVersion.Status.PUBLISHED
+    )  # a late check
+
+    services.versions_supersede(asset_ids=[photo.pk], reason="Checked again.", withdrawn_at=timezone.now())
+
+    assert Revocation.objects.filter(version=version).count() == 1
