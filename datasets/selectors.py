@@ -1,12 +1,33 @@
 """Reads of datasets: which sellable assets a dataset's saved selection matches, and what they look like."""
 
 import datetime
+import hashlib
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import connection, models
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, Substr
 
 from creators.models import DuplicateFlag, MediaAsset
 from licensing.models import Permission, Use
@@ -384,3 +405,386 @@ def dataset_filters_in_words(*, dataset: Dataset) -> list[str]:
     if dataset.exclude_near_duplicates:
         phrases.append("Near-duplicates left out, keeping the larger and sharper of each pair")
     return phrases
+
+
+# --- The catalog: search, facets, sorting and keyset pages ------------------------------------------------
+
+# The PostgreSQL function (migration 0003) that turns a dataset's own columns into its search document, and
+# that a GIN expression index is built on: the query must call it exactly so for the index to be used.
+SEARCH_DOCUMENT_FUNCTION = "datasets_search_document"
+SEARCH_CONFIG = "english"
+CURSOR_SALT = "datasets.catalog.cursor"
+MAX_SEARCH_TERMS = 10  # the SQLite fallback builds one OR per term: a long query must not build a huge one
+SUMMARY_CHARACTERS = 280  # of the description, on a catalog card
+
+
+class CatalogSort(models.TextChoices):
+    RELEVANCE = "relevance", "Best match"
+    NEWEST = "newest", "Newest"
+    PRICE_LOW = "price_low", "Price: low to high"
+    PRICE_HIGH = "price_high", "Price: high to low"
+    SIZE = "size", "Most samples"
+
+
+@dataclass(frozen=True)
+class RangeBucket:
+    """A facet value over a number: `low` inclusive, `high` exclusive, None for open-ended."""
+
+    slug: str
+    label: str
+    low: int | None
+    high: int | None
+
+    def q(self, field: str) -> Q:
+        condition = Q()
+        if self.low is not None:
+            condition &= Q(**{f"{field}__gte": self.low})
+        if self.high is not None:
+            condition &= Q(**{f"{field}__lt": self.high})
+        return condition
+
+
+SIZE_BUCKETS: tuple[RangeBucket, ...] = (
+    RangeBucket("under-100", "Under 100 samples", None, 100),
+    RangeBucket("100-999", "100 to 999 samples", 100, 1_000),
+    RangeBucket("1000-9999", "1,000 to 9,999 samples", 1_000, 10_000),
+    RangeBucket("10000-plus", "10,000 samples or more", 10_000, None),
+)
+# Over the cheapest price, in cents; a bucket is also the min_price/max_price pair that selects it.
+PRICE_BUCKETS: tuple[RangeBucket, ...] = (
+    RangeBucket("under-100", "Under $100", None, 10_000),
+    RangeBucket("100-499", "$100 to $499.99", 10_000, 50_000),
+    RangeBucket("500-1999", "$500 to $1,999.99", 50_000, 200_000),
+    RangeBucket("2000-plus", "$2,000 or more", 200_000, None),
+)
+
+
+@dataclass(frozen=True)
+class CatalogCursor:
+    """Where a page ends: the last row's sort key and id, for the next page to start strictly after."""
+
+    sort: str
+    key: Any
+    pk: int
+    filters: str  # a digest of the search and filters the cursor was made for
+
+
+@dataclass(frozen=True)
+class CatalogQuery:
+    text: str = ""
+    categories: tuple[str, ...] = ()
+    media_types: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()
+    sizes: tuple[str, ...] = ()
+    min_price: int | None = None
+    max_price: int | None = None
+    sort: str = ""  # empty: relevance when searching, newest otherwise
+    page_size: int = 24
+
+    @property
+    def effective_sort(self) -> str:
+        """Relevance means nothing without words to match: it falls back to the newest first."""
+        if self.sort == CatalogSort.RELEVANCE and not self.text:
+            return CatalogSort.NEWEST
+        return self.sort or (CatalogSort.RELEVANCE if self.text else CatalogSort.NEWEST)
+
+    @property
+    def filters_digest(self) -> str:
+        """Ties a cursor to the results it was made for: a cursor reused with other filters is refused."""
+        parts: list[Any] = [self.text, self.categories, self.media_types, self.tiers, self.sizes]
+        parts += [self.min_price, self.max_price, self.effective_sort]
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class CatalogPage:
+    rows: list[dict[str, Any]]
+    next_cursor: str | None
+    facets: dict[str, list[FacetValue]] | None
+
+
+def catalog_cursor_encode(cursor: CatalogCursor) -> str:
+    key = cursor.key.isoformat() if isinstance(cursor.key, datetime.datetime) else cursor.key
+    return signing.dumps([cursor.sort, key, cursor.pk, cursor.filters], salt=CURSOR_SALT)
+
+
+def catalog_cursor_decode(text: str, *, query: CatalogQuery) -> CatalogCursor:
+    """The cursor a previous page handed out, checked: signed by us, for this sort and these filters."""
+    invalid = ValidationError(
+        {"cursor": "This cursor is not one this API handed out; start again from the first page."},
+        code="invalid",
+    )
+    try:
+        sort, key, pk, filters = signing.loads(text, salt=CURSOR_SALT)
+    except (signing.BadSignature, ValueError, TypeError):
+        raise invalid from None
+    if filters != query.filters_digest or sort != query.effective_sort:
+        raise ValidationError(
+            {"cursor": "This cursor belongs to another search, filter or sort; start from the first page."},
+            code="invalid",
+        )
+    if not isinstance(pk, int):
+        raise invalid
+    if sort == CatalogSort.NEWEST:
+        try:
+            key = datetime.datetime.fromisoformat(key)
+        except (TypeError, ValueError):
+            raise invalid from None
+    elif not isinstance(key, int | float) or isinstance(key, bool):
+        raise invalid
+    return CatalogCursor(sort=sort, key=key, pk=pk, filters=filters)
+
+
+def _on_sale_versions() -> QuerySet[DatasetVersion]:
+    """One row per catalog dataset: its latest published version, of a public dataset."""
+    newer = DatasetVersion.objects.filter(
+        dataset=OuterRef("dataset"), status=DatasetVersion.Status.PUBLISHED, number__gt=OuterRef("number")
+    )
+    return DatasetVersion.objects.filter(
+        status=DatasetVersion.Status.PUBLISHED, dataset__is_public=True
+    ).filter(~Exists(newer))
+
+
+def _cheapest_price(query: CatalogQuery) -> Subquery:
+    """The lowest price of the dataset's offers, among the chosen tiers when some are chosen."""
+    offers = Offer.objects.filter(dataset=OuterRef("dataset_id"))
+    if query.tiers:
+        offers = offers.filter(terms__slug__in=query.tiers)
+    return Subquery(offers.order_by("price_cents").values("price_cents")[:1])
+
+
+def search_document(*, dataset: str = "dataset__") -> Func:
+    """A dataset's search document, as the GIN index holds it (`dataset`: the path to the dataset's fields)."""
+    columns = ("title", "description", "intended_uses", "category", "categories", "tags")
+    return Func(
+        *(F(f"{dataset}{column}") for column in columns),
+        function=SEARCH_DOCUMENT_FUNCTION,
+        output_field=SearchVectorField(),
+    )
+
+
+def _category_codes_labelled(term: str) -> list[str]:
+    return [code for code, label in MediaAsset.Category.choices if term in label.lower()]
+
+
+def _matching_text(versions: QuerySet[DatasetVersion], text: str) -> QuerySet[DatasetVersion]:
+    """The versions whose dataset matches the words, annotated with `rank` (higher is better).
+
+    PostgreSQL: the words as a web search (quotes, OR, -word) against the indexed document, ranked by
+    ts_rank. SQLite, the embedded default: every word must occur in some field; the rank counts the words
+    found in the title.
+    """
+    if connection.vendor == "postgresql":
+        words = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
+        # ts_rank is a float4; as a float8 it survives the round trip through the cursor exactly.
+        rank = Cast(SearchRank(F("document"), words), FloatField())
+        return versions.annotate(document=search_document()).filter(document=words).annotate(rank=rank)
+    terms = text.lower().split()[:MAX_SEARCH_TERMS]
+    in_title = []
+    for term in terms:
+        versions = versions.filter(
+            Q(dataset__title__icontains=term)
+            | Q(dataset__description__icontains=term)
+            | Q(dataset__intended_uses__icontains=term)
+            | Q(dataset__category__in=_category_codes_labelled(term))
+            | Q(dataset__tags__icontains=term)
+        )
+        in_title.append(Case(When(dataset__title__icontains=term, then=1.0), default=0.0))
+    return versions.annotate(rank=sum(in_title[1:], in_title[0]) if in_title else Value(0.0))
+
+
+def _catalog_filtered(query: CatalogQuery, *, leave_out: str = "") -> QuerySet[DatasetVersion]:
+    """The catalog narrowed by the query's words and filters, but the one named by `leave_out`.
+
+    Facet counts leave their own filter out, so a buyer sees what choosing another value would give.
+    """
+    versions: QuerySet[DatasetVersion] = _on_sale_versions().annotate(
+        cheapest=Coalesce(_cheapest_price(query), 0)
+    )
+    if query.text:
+        versions = _matching_text(versions, query.text)
+    if query.categories and leave_out != "category":
+        versions = versions.filter(dataset__category__in=query.categories)
+    if query.media_types and leave_out != "media_type":
+        versions = versions.filter(dataset__media_type__in=query.media_types)
+    if query.tiers and leave_out != "tier":
+        versions = versions.filter(
+            Exists(Offer.objects.filter(dataset=OuterRef("dataset_id"), terms__slug__in=query.tiers))
+        )
+    if query.sizes and leave_out != "size":
+        chosen = Q()
+        for bucket in SIZE_BUCKETS:
+            if bucket.slug in query.sizes:
+                chosen |= bucket.q("item_count")
+        versions = versions.filter(chosen)
+    if leave_out != "price":
+        if query.min_price is not None:
+            versions = versions.filter(Q(cheapest__gte=query.min_price))
+        if query.max_price is not None:
+            versions = versions.filter(Q(cheapest__lte=query.max_price))
+    return versions
+
+
+# The sort key of each order, and whether it runs from the highest; the version's id breaks ties.
+_SORT_KEYS: dict[str, tuple[str, bool]] = {
+    CatalogSort.RELEVANCE: ("rank", True),
+    CatalogSort.NEWEST: ("published_at", True),
+    CatalogSort.PRICE_LOW: ("cheapest", False),
+    CatalogSort.PRICE_HIGH: ("cheapest", True),
+    CatalogSort.SIZE: ("item_count", True),
+}
+
+
+def _after(cursor: CatalogCursor, key: str, descending: bool) -> Q:
+    """Rows strictly after the cursor in the (key, pk) order: keyset pagination, no OFFSET."""
+    beyond = "lt" if descending else "gt"
+    return Q(**{f"{key}__{beyond}": cursor.key}) | Q(**{key: cursor.key, f"pk__{beyond}": cursor.pk})
+
+
+def _first_preview_key() -> Subquery:
+    return Subquery(
+        VersionItem.objects.filter(
+            version=OuterRef("pk"), asset__isnull=False, asset__erased_at__isnull=True, asset__preview__gt=""
+        )
+        .order_by("position")
+        .values("key")[:1]
+    )
+
+
+def _offers_by_dataset(dataset_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    offers: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
+    rows = (
+        Offer.objects.filter(dataset_id__in=dataset_ids)
+        .order_by("dataset_id", "price_cents", "terms__position")
+        .values_list("dataset_id", "terms__slug", "terms__name", "price_cents")
+    )
+    for dataset_id, tier, name, price_cents in rows:
+        offers[dataset_id].append({"tier": tier, "name": name, "price_cents": price_cents})
+    return offers
+
+
+def _media_counts(version_ids: list[int]) -> dict[int, Counter[str]]:
+    """Photos and videos of each version, counted in one grouped query (erased samples count as neither)."""
+    counts: defaultdict[int, Counter[str]] = defaultdict(Counter)
+    rows = (
+        VersionItem.objects.filter(version_id__in=version_ids, asset__isnull=False)
+        .values_list("version_id", "asset__kind")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    for version_id, kind, count in rows:
+        counts[version_id][kind] = count
+    return counts
+
+
+def _facet(rows: Iterable[tuple[str, int]], labels: dict[str, str]) -> list[FacetValue]:
+    """Facet values in the order of `labels`, the ones with no dataset left out."""
+    counts = dict(rows)
+    return [FacetValue(value, label, counts[value]) for value, label in labels.items() if counts.get(value)]
+
+
+def _bucket_counts(
+    versions: QuerySet[DatasetVersion], field: str, buckets: Sequence[RangeBucket]
+) -> list[FacetValue]:
+    bucket = Case(*(When(bucket.q(field), then=Value(bucket.slug)) for bucket in buckets), default=Value(""))
+    rows = versions.annotate(bucket=bucket).values_list("bucket").annotate(count=Count("pk")).order_by()
+    return _facet(rows, {bucket.slug: bucket.label for bucket in buckets})
+
+
+def catalog_facets(query: CatalogQuery) -> dict[str, list[FacetValue]]:
+    """How many catalog datasets each filter value would give: one grouped query per facet."""
+
+    def grouped(field: str, leave_out: str) -> Iterable[tuple[str, int]]:
+        return (
+            _catalog_filtered(query, leave_out=leave_out)
+            .values_list(field)
+            .annotate(count=Count("pk"))
+            .order_by()
+        )
+
+    in_tier = _catalog_filtered(query, leave_out="tier").values("dataset_id")
+    tiers = (
+        Offer.objects.filter(dataset_id__in=in_tier)
+        .values_list("terms__slug", "terms__name", "terms__position")
+        .annotate(count=Count("pk"))
+        .order_by("terms__position", "terms__slug")
+    )
+    return {
+        "category": _facet(grouped("dataset__category", "category"), dict(MediaAsset.Category.choices)),
+        "media_type": _facet(grouped("dataset__media_type", "media_type"), dict(MediaType.choices)),
+        "tier": [FacetValue(slug, name, count) for slug, name, _, count in tiers],
+        "size": _bucket_counts(_catalog_filtered(query, leave_out="size"), "item_count", SIZE_BUCKETS),
+        "price": _bucket_counts(_catalog_filtered(query, leave_out="price"), "cheapest", PRICE_BUCKETS),
+    }
+
+
+def catalog_page(
+    *, query: CatalogQuery, after: CatalogCursor | None = None, with_facets: bool = True
+) -> CatalogPage:
+    """One page of the catalog in a fixed number of queries, whatever the page size.
+
+    The page: one query, fetching one row more than asked to know whether another page follows (no
+    COUNT). Then one for the offers of the page's datasets, one for their photo and video counts, and
+    with facets one grouped query per facet.
+    """
+    sort = query.effective_sort
+    key, descending = _SORT_KEYS[sort]
+    versions = _catalog_filtered(query)
+    if after is not None:
+        versions = versions.filter(_after(after, key, descending))
+    direction = "-" if descending else ""
+    rows = list(
+        versions.order_by(f"{direction}{key}", f"{direction}pk").values(
+            "pk",
+            "number",
+            "public_id",
+            "item_count",
+            "total_bytes",
+            "published_at",
+            "dataset_id",
+            # Computed columns only when used: each is a subquery per row.
+            *(["cheapest"] if key == "cheapest" else []),
+            *(["rank"] if query.text else []),
+            slug=F("dataset__slug"),
+            title=F("dataset__title"),
+            summary=Substr("dataset__description", 1, SUMMARY_CHARACTERS),
+            category=F("dataset__category"),
+            media_type=F("dataset__media_type"),
+            preview_key=_first_preview_key(),
+        )[: query.page_size + 1]
+    )
+    next_cursor = None
+    if len(rows) > query.page_size:
+        rows = rows[: query.page_size]
+        last = rows[-1]
+        next_cursor = catalog_cursor_encode(
+            CatalogCursor(sort=sort, key=last[key], pk=last["pk"], filters=query.filters_digest)
+        )
+    offers = _offers_by_dataset([row["dataset_id"] for row in rows])
+    media = _media_counts([row["pk"] for row in rows])
+    category_labels = dict(MediaAsset.Category.choices)
+    for row in rows:
+        row["offers"] = offers.get(row["dataset_id"], [])
+        # As the price filters and sorts see it, but None rather than 0 for a dataset with no price.
+        row["cheapest"] = next(
+            (
+                offer["price_cents"]
+                for offer in row["offers"]
+                if not query.tiers or offer["tier"] in query.tiers
+            ),
+            None,
+        )
+        kinds = media.get(row["pk"], Counter())
+        row["photos"] = kinds[MediaAsset.Kind.IMAGE]
+        row["videos"] = kinds[MediaAsset.Kind.VIDEO]
+        row["category_label"] = category_labels.get(row["category"], "Mixed")
+    return CatalogPage(
+        rows=rows, next_cursor=next_cursor, facets=catalog_facets(query) if with_facets else None
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import catalog_api, views
 
 app_name = "datasets"
 
@@ -17,8 +17,12 @@ urlpatterns = [
         views.version_withdraw,
         name="version-withdraw",
     ),
+    path("datasets/", views.catalog, name="catalog"),
     path("datasets/<slug:slug>/", views.dataset_detail, name="detail"),
     path("datasets/<slug:slug>/croissant.json", views.dataset_croissant, name="croissant"),
     # Sample keys are the assets' public ids in hex.
     path("datasets/<slug:slug>/previews/<str:key>.jpg", views.dataset_preview, name="preview"),
+    # API.
+    path("api/v1/datasets/", catalog_api.CatalogListView.as_view(), name="api-datasets"),
+    path("api/v1/datasets/<slug:slug>/", catalog_api.CatalogDetailView.as_view(), name="api-dataset"),
 ]

@@ -11,19 +11,22 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from markdown.treeprocessors import Treeprocessor
+from rest_framework.exceptions import ValidationError as ParamsError
 
 from creators.forms import add_service_errors
+from creators.models import MediaAsset
 from creators.views import NO_AI_HEADERS
 from licensing.models import LicenseTerms, Use
 from licensing.views.review import reviewer_required
 
 from . import selectors, services
+from .catalog_api import catalog_params
 from .forms import DatasetForm, VersionBuildForm, VersionWithdrawForm, VisibilityForm
-from .models import Dataset, DatasetVersion, Offer
+from .models import Dataset, DatasetVersion, MediaType, Offer
 from .packaging.description import CROISSANT_NAME, DATASHEET_NAME
 
 PREVIEW_GRID_SIZE = 24
@@ -310,3 +313,158 @@ def dataset_croissant(request: HttpRequest, slug: str) -> HttpResponse:
     response = HttpResponse(content, content_type="application/ld+json")
     response["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+# --- The catalog ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FacetOption:
+    value: str
+    label: str
+    count: int
+    checked: bool
+
+
+@dataclass(frozen=True)
+class FacetGroup:
+    name: str  # the parameter it sets
+    title: str
+    options: list[FacetOption]
+    multiple: bool  # checkboxes (any of them) or radio buttons (one)
+
+    @property
+    def active(self) -> bool:
+        return any(option.checked and option.value for option in self.options)
+
+
+# The facets in the order the page shows them; category has many values, so its group starts folded.
+CATALOG_FACETS = (
+    ("category", "Category"),
+    ("media_type", "Media"),
+    ("tier", "License tier"),
+    ("size", "Size"),
+)
+PRICE_PARAMETER = "price"  # the page picks a price bucket; the API takes min_price and max_price
+
+
+def _price_bucket_as_range(params: QueryDict) -> QueryDict:
+    """The page's price bucket turned into the catalog's min_price/max_price (inclusive, in cents)."""
+    bucket = next((b for b in selectors.PRICE_BUCKETS if b.slug == params.get(PRICE_PARAMETER)), None)
+    if bucket is None:
+        return params
+    params = params.copy()
+    params.pop(PRICE_PARAMETER)
+    params.pop("min_price", None)
+    params.pop("max_price", None)
+    if bucket.low is not None:
+        params["min_price"] = str(bucket.low)
+    if bucket.high is not None:
+        params["max_price"] = str(bucket.high - 1)
+    return params
+
+
+def _chosen_price_bucket(query: selectors.CatalogQuery) -> str:
+    for bucket in selectors.PRICE_BUCKETS:
+        high = None if bucket.high is None else bucket.high - 1
+        if (query.min_price, query.max_price) == (bucket.low, high):
+            return bucket.slug
+    return ""
+
+
+def _facet_groups(
+    query: selectors.CatalogQuery, facets: dict[str, list[selectors.FacetValue]]
+) -> list[FacetGroup]:
+    """Each facet's values with their counts; a chosen value stays listed (at 0) so it can be unticked."""
+    chosen = {
+        "category": query.categories,
+        "media_type": query.media_types,
+        "tier": query.tiers,
+        "size": query.sizes,
+    }
+    labels = {
+        "category": dict(MediaAsset.Category.choices),
+        "media_type": dict(MediaType.choices),
+        "tier": {},
+        "size": {bucket.slug: bucket.label for bucket in selectors.SIZE_BUCKETS},
+    }
+    groups = []
+    for name, title in CATALOG_FACETS:
+        options = [
+            FacetOption(value.value, value.label, value.count, value.value in chosen[name])
+            for value in facets[name]
+        ]
+        listed = {option.value for option in options}
+        options += [
+            FacetOption(value, labels[name].get(value, value), 0, True)
+            for value in chosen[name]
+            if value not in listed
+        ]
+        groups.append(FacetGroup(name=name, title=title, options=options, multiple=True))
+    price = _chosen_price_bucket(query)
+    price_options = [FacetOption("", "Any price", 0, not price)] + [
+        FacetOption(value.value, value.label, value.count, value.value == price) for value in facets["price"]
+    ]
+    groups.append(FacetGroup(name=PRICE_PARAMETER, title="Price", options=price_options, multiple=False))
+    return groups
+
+
+def _catalog_cards(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    media_labels = dict(MediaType.choices)
+    return [
+        {
+            **row,
+            "media_label": media_labels.get(row["media_type"], row["media_type"]),
+            "price_from": price_text(row["cheapest"]) if row["cheapest"] is not None else "",
+        }
+        for row in rows
+    ]
+
+
+@require_GET
+def catalog(request: HttpRequest) -> HttpResponse:
+    """The catalog: search, filters with counts, sort, and a link to the next page; no script needed."""
+    try:
+        query, after = catalog_params(_price_bucket_as_range(request.GET))
+    except ParamsError as error:
+        context: dict[str, Any] = {"errors": _params_messages(error.detail), "facet_groups": [], "cards": []}
+        return render(request, "datasets/catalog.html", context, status=400)
+    page = selectors.catalog_page(query=query, after=after)
+    next_params = request.GET.copy()
+    if page.next_cursor:
+        next_params["cursor"] = page.next_cursor
+    first_params = request.GET.copy()
+    first_params.pop("cursor", None)
+    context = {
+        "query": query,
+        # The first choice is no choice: best match when searching, newest otherwise, so a search typed on
+        # a page sorted by default is ranked.
+        "sort_choices": [("", "Best match" if query.text else "Newest")]
+        + [
+            (value, label)
+            for value, label in selectors.CatalogSort.choices
+            if value != selectors.CatalogSort.RELEVANCE
+            and (query.text or value != selectors.CatalogSort.NEWEST)
+        ],
+        "facet_groups": _facet_groups(query, page.facets or {}),
+        "cards": _catalog_cards(page.rows),
+        "next_url": f"?{next_params.urlencode()}" if page.next_cursor else "",
+        "first_url": f"?{first_params.urlencode()}" if after is not None else "",
+        "filtered": bool(query.categories or query.media_types or query.tiers or query.sizes)
+        or query.min_price is not None
+        or query.max_price is not None,
+    }
+    return render(request, "datasets/catalog.html", context)
+
+
+def _params_messages(detail: Any) -> list[str]:
+    """What was wrong with the parameters, one sentence each, for the page to show."""
+    if isinstance(detail, dict):
+        return [
+            f"{name}: {message}"
+            for name, messages in detail.items()
+            for message in _params_messages(messages)
+        ]
+    if isinstance(detail, list):
+        return [message for item in detail for message in _params_messages(item)]
+    return [str(detail)]
