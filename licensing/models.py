@@ -44,6 +44,8 @@ class LicenseTerms(models.Model):
     likeness_generation = models.BooleanField()
     # The CAWG uses a buyer under these terms exercises: an asset is sold under them only if it allows all.
     uses = models.JSONField(default=list)
+    # An exclusive license is granted once per dataset version: the first paid order gets it, no other.
+    exclusive = models.BooleanField(default=False)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

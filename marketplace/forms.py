@@ -120,3 +120,10 @@ class ApiTokenCreateForm(forms.Form):
         required=False,
         initial="90",
     )
+
+
+class CheckoutStartForm(forms.Form):
+    """A tier's "Buy" button: which dataset and tier, and nothing about the price, which the server sets."""
+
+    dataset = forms.SlugField(max_length=80)
+    tier = forms.SlugField(max_length=40)

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.forms",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here: no CDN
     "axes",
     "marketplace",
     "datasets",
@@ -253,6 +255,7 @@ CELERY_BEAT_SCHEDULE = {
     "upload-sessions-expire": {"task": "creators.tasks.upload_sessions_expire", "schedule": 60 * 60},
     "versions-resume-stalled": {"task": "datasets.tasks.versions_resume_stalled", "schedule": 60 * 5},
     "versions-supersede-missed": {"task": "datasets.tasks.versions_supersede_missed", "schedule": 60 * 5},
+    "checkouts-reconcile": {"task": "marketplace.tasks.stripe_checkouts_reconcile", "schedule": 60 * 5},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -269,6 +272,12 @@ DATASET_CONTACT_EMAIL = env.str("DATASET_CONTACT_EMAIL", default="datasets@datam
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+# Every price is in this currency's minor unit (cents).
+MARKETPLACE_CURRENCY = "usd"
+# Download links expire within 15 minutes (DESIGN.md, invariant 5). With nginx in front, set the internal
+# location that serves var/media (e.g. "/protected-media/") and files go out through X-Accel-Redirect.
+DOWNLOAD_LINK_SECONDS = 15 * 60
+DOWNLOADS_ACCEL_REDIRECT_PREFIX = env.str("DOWNLOADS_ACCEL_REDIRECT_PREFIX", default="")
 
 # --- API --------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -288,7 +297,21 @@ REST_FRAMEWORK = {
         "user": env.str("API_THROTTLE_USER", default="1200/minute"),
     },
     "EXCEPTION_HANDLER": "marketplace.api.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "NUM_PROXIES": env.int("TRUSTED_PROXY_COUNT", default=0) or None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": f"{SITE_NAME} API",
+    "DESCRIPTION": "Licensed, consented photo and video datasets: browse, license, download. See docs/api.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # The schema is checked by `manage.py spectacular --validate`, not on every `check --deploy`.
+    "ENABLE_DJANGO_DEPLOY_CHECK": False,
 }
 
 # --- Transport security -----------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
+from marketplace import payments
+
 
 @shared_task(
     autoretry_for=(smtplib.SMTPException, OSError),
@@ -26,3 +28,9 @@ def email_send(*, subject: str, body: str, to: list[str], html_body: str | None 
 def sessions_clear_expired() -> None:
     """Delete expired sessions, which the database session store never does by itself."""
     import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+
+
+@shared_task
+def stripe_checkouts_reconcile() -> int:
+    """Fulfil paid Stripe checkouts whose webhook never came, and cancel expired ones."""
+    return payments.orders_reconcile()

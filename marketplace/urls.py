@@ -2,9 +2,11 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import views
+from . import stripe_webhook, views
 from .forms import LoginForm, QueuedPasswordResetForm
+from .views import licenses
 
 account_patterns = [
     path("signup/", views.signup, name="signup"),
@@ -35,13 +37,24 @@ account_patterns = [
     path("", views.account, name="account"),
     path("tokens/", views.api_tokens, name="api-tokens"),
     path("tokens/<int:token_id>/revoke/", views.api_token_revoke, name="api-token-revoke"),
+    path("licenses/", licenses.license_list, name="license-list"),
+    path("licenses/<uuid:public_id>/", licenses.license_detail, name="license-detail"),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("stripe/webhook/", stripe_webhook.stripe_webhook, name="stripe-webhook"),
     path("signing-key.pem", views.signing_key_pem, name="signing-key"),
     path("account/", include(account_patterns)),
+    path("checkout/", licenses.checkout_start, name="checkout-start"),
+    path("checkout/<uuid:public_id>/", licenses.checkout, name="checkout"),
+    path("checkout/<uuid:public_id>/done/", licenses.checkout_done, name="checkout-done"),
+    path("downloads/<str:token>", licenses.download, name="download"),
+    path("certificates/<uuid:public_id>/", licenses.certificate, name="certificate"),
+    path("certificates/<uuid:public_id>.json", licenses.certificate_json, name="certificate-json"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("marketplace.api.urls")),
     path("", include("datasets.urls")),
     path("", include("licensing.urls")),

@@ -9,8 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from creators.services import creator_profile_create
-
-from .models import REVIEWERS_GROUP, ApiToken, User
+from marketplace.models import REVIEWERS_GROUP, ApiToken, User
 
 # A token's last_used_at is written at most this often, so authenticated API traffic is not one UPDATE a request.
 API_TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)

@@ -9,10 +9,9 @@ from django.views.decorators.http import require_POST
 from creators.forms import add_service_errors
 from datasets.packaging.checksums import public_key_pem
 from datasets.signing_key import signing_key
-
-from . import selectors, services
-from .forms import ApiTokenCreateForm, SignupForm
-from .models import ApiToken
+from marketplace import selectors, services
+from marketplace.forms import ApiTokenCreateForm, SignupForm
+from marketplace.models import ApiToken
 
 # The session key under which a freshly created token's key waits to be shown, once.
 NEW_TOKEN_SESSION_KEY = "new_api_token"  # noqa: S105 (a session key name, not a secret)

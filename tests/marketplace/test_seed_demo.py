@@ -11,7 +11,7 @@ from datasets.models import Dataset, DatasetVersion
 from licensing.models import AuditEvent, Consent, Release, SelfIdentification
 from licensing.selectors import sellable_assets
 from marketplace.management.commands.seed_demo import DEMO_ACCOUNTS, DEMO_DATASET, DEMO_PHOTOS
-from marketplace.models import User
+from marketplace.models import LicenseGrant, User
 
 pytestmark = pytest.mark.django_db
 
@@ -110,3 +110,15 @@ def test_the_demo_has_a_public_dataset_with_its_bundle_built(media_root):
     } < paths
     for file in version.files.all():
         assert (media_root / file.storage_name).stat().st_size == file.byte_size
+
+
+def test_the_demo_buyer_holds_a_license_on_the_demo_dataset(media_root, client):
+    call_command("seed_demo")
+
+    buyer = User.objects.get(email=DEMO_ACCOUNTS[1][0])
+    (grant,) = LicenseGrant.objects.all()
+    assert grant.order.buyer == buyer and grant.version.dataset.slug == DEMO_DATASET
+    client.force_login(buyer)
+    page = client.get(f"/account/licenses/{grant.public_id}/")
+    assert page.status_code == 200
+    assert len(page.context["links"]) == grant.version.files.count()

@@ -36,8 +36,8 @@ from licensing.services import (
     release_upload_paper,
 )
 from marketplace.demo_media import demo_photos, demo_release_scan, demo_signature, demo_video
-from marketplace.models import User
-from marketplace.services import reviewer_grant, user_signup
+from marketplace.models import Order, User
+from marketplace.services import orders, reviewer_grant, user_signup
 
 DEMO_PHOTOS = 8
 DEMO_DATASET = "drawn-city-scenes"
@@ -65,6 +65,7 @@ class Command(BaseCommand):
             self._licensing()
             self._signing_links()
             self._dataset()
+            self._purchase()
 
     @transaction.atomic
     def _accounts(self) -> None:
@@ -214,6 +215,19 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo dataset: {version.name} {version.get_status_display().lower()}, {version.item_count} "
             f"samples in {version.shards_done} shard(s){': ' + version.failure_reason if version.failure_reason else ''}."
+        )
+
+    def _purchase(self) -> None:
+        """The demo buyer's license on the demo dataset, bought through the test checkout."""
+        buyer = User.objects.get(email=DEMO_ACCOUNTS[1][0])
+        dataset = Dataset.objects.filter(slug=DEMO_DATASET, is_public=True).first()
+        if dataset is None or Order.objects.filter(buyer=buyer).exists():
+            return
+        order = orders.order_create(buyer=buyer, dataset=dataset, terms_slug="research")
+        grant = orders.order_pay_test(order=order, buyer=buyer)
+        self.stdout.write(
+            f"Demo purchase: {buyer.email} holds license {grant.public_id} on {grant.version.name} "
+            f"({grant.terms_version.terms.name}); its files are under My licenses."
         )
 
     def _signing_links(self) -> None:

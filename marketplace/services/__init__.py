@@ -1,0 +1,19 @@
+"""Every write of marketplace: accounts and tokens (`accounts`), orders, licenses and downloads (`orders`)."""
+
+from .accounts import (
+    API_TOKEN_TOUCH_INTERVAL,
+    api_token_create,
+    api_token_revoke,
+    api_token_touch,
+    reviewer_grant,
+    user_signup,
+)
+
+__all__ = [
+    "API_TOKEN_TOUCH_INTERVAL",
+    "api_token_create",
+    "api_token_revoke",
+    "api_token_touch",
+    "reviewer_grant",
+    "user_signup",
+]

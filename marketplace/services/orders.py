@@ -1,0 +1,274 @@
+"""Orders, license grants and their certificates: from a buyer's choice of tier to a license they can prove.
+
+The price is always the offer's, read on the server. Payment is Stripe Checkout when Stripe is configured,
+else the built-in test checkout; either way the order is marked paid by `order_mark_paid` and fulfilled by
+`order_fulfil`, one idempotent service that the webhook, the success redirect, the reconciliation task and
+the test checkout all call.
+"""
+
+import base64
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from datasets.models import Dataset, DatasetVersion, Offer
+from datasets.selectors import latest_published_version
+from datasets.signing_key import signing_key
+from licensing.models import LicenseTerms, LicenseTermsVersion
+from marketplace.models import LicenseGrant, Membership, Order, Organization, User
+
+# How long an order may wait for its payment; a pending exclusive order holds the tier until then.
+CHECKOUT_MINUTES = 30
+CERTIFICATE_TYPE = "datamarket.license-certificate"
+CERTIFICATE_FORMAT = 1
+
+
+def _transition(order: Order, target: str) -> None:
+    if target not in Order.TRANSITIONS[order.status]:
+        raise ValidationError(
+            f"This order is {order.get_status_display().lower()}; it cannot become "
+            f"{Order.Status(target).label.lower()}.",
+            code="invalid_transition",
+        )
+    order.status = target
+
+
+@transaction.atomic
+def organization_default(*, user: User) -> Organization:
+    """The organization a buyer's licenses go to: their own, made at their first purchase."""
+    membership = Membership.objects.select_related("organization").filter(user=user, is_default=True).first()
+    if membership is not None:
+        return membership.organization
+    organization = Organization.objects.create(name=user.get_full_name())
+    Membership.objects.create(
+        organization=organization, user=user, role=Membership.Role.OWNER, is_default=True
+    )
+    return organization
+
+
+def _terms_version_of(version: DatasetVersion, terms: LicenseTerms) -> LicenseTermsVersion:
+    """The terms text the version's bundle carries: the newest one published when it was sealed."""
+    sealed = version.sealed_at or timezone.now()
+    terms_version = (
+        LicenseTermsVersion.objects.filter(terms=terms, published_at__lte=sealed).order_by("-version").first()
+        or LicenseTermsVersion.objects.filter(terms=terms).order_by("version").first()
+    )
+    if terms_version is None:
+        raise ValidationError(f"{terms.name} has no published text.", code="conflict")
+    return terms_version
+
+
+@transaction.atomic
+def order_create(
+    *, buyer: User, dataset: Dataset, terms_slug: str, organization: Organization | None = None
+) -> Order:
+    """A pending order for the dataset's version on sale under one tier, priced by its offer."""
+    if not buyer.is_buyer:
+        raise PermissionDenied("Licenses are bought from a buyer account.")
+    organization = organization or organization_default(user=buyer)
+    if not Membership.objects.filter(organization=organization, user=buyer).exists():
+        raise PermissionDenied("You are not a member of that organization.")
+    version = latest_published_version(dataset=dataset) if dataset.is_public else None
+    if version is None:
+        raise ValidationError("This dataset has no version on sale.", code="conflict")
+    # Locked: two buyers of an exclusive tier are served one at a time.
+    offer = (
+        Offer.objects.select_for_update()
+        .select_related("terms")
+        .filter(dataset=dataset, terms__slug=terms_slug)
+        .first()
+    )
+    if offer is None:
+        raise ValidationError({"tier": f"This dataset is not sold under the tier {terms_slug!r}."})
+    if offer.terms.exclusive:
+        _refuse_if_taken(version, offer.terms)
+    return Order.objects.create(
+        buyer=buyer,
+        organization=organization,
+        version=version,
+        terms_version=_terms_version_of(version, offer.terms),
+        method=Order.Method.STRIPE if settings.STRIPE_SECRET_KEY else Order.Method.TEST,
+        amount_cents=offer.price_cents,
+        currency=settings.MARKETPLACE_CURRENCY,
+    )
+
+
+def _refuse_if_taken(version: DatasetVersion, terms: LicenseTerms) -> None:
+    if LicenseGrant.objects.filter(version=version, exclusive_terms=terms).exists():
+        raise ValidationError(f"{terms.name} on this version has been licensed exclusively.", code="conflict")
+    checkout_start = timezone.now() - timedelta(minutes=CHECKOUT_MINUTES)
+    held = Order.objects.filter(version=version, terms_version__terms=terms).filter(
+        status__in=[Order.Status.PAID, Order.Status.FULFILLED]
+    ) | Order.objects.filter(
+        version=version,
+        terms_version__terms=terms,
+        status=Order.Status.PENDING,
+        created_at__gte=checkout_start,
+    )
+    if held.exists():
+        raise ValidationError(
+            f"Someone is buying {terms.name} on this version right now; it is exclusive. Try again in "
+            f"{CHECKOUT_MINUTES} minutes.",
+            code="conflict",
+        )
+
+
+@transaction.atomic
+def order_mark_paid(*, order: Order, amount_cents: int, currency: str, payment_intent: str = "") -> Order:
+    """Record the payment of a pending order; a payment of any other amount is refused. Idempotent."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status in (Order.Status.PAID, Order.Status.FULFILLED):
+        return order
+    if amount_cents != order.amount_cents or currency.lower() != order.currency:
+        raise ValidationError(
+            f"The payment of {amount_cents} {currency} does not match the order's {order.amount_cents} "
+            f"{order.currency}.",
+            code="amount_mismatch",
+        )
+    _transition(order, Order.Status.PAID)
+    order.paid_at = timezone.now()
+    order.stripe_payment_intent = payment_intent or order.stripe_payment_intent
+    order.save(update_fields=["status", "paid_at", "stripe_payment_intent"])
+    return order
+
+
+@transaction.atomic
+def order_fulfil(*, order: Order) -> LicenseGrant:
+    """Grant the license a paid order bought, with its signed certificate; the grant already made, if any."""
+    order = (
+        Order.objects.select_for_update()
+        .select_related("terms_version__terms", "organization")
+        .get(pk=order.pk)
+    )
+    existing = LicenseGrant.objects.filter(order=order).first()
+    if existing is not None:
+        return existing
+    if order.status != Order.Status.PAID:
+        raise ValidationError(
+            f"This order is {order.get_status_display().lower()}: only a paid order is fulfilled.",
+            code="invalid_transition",
+        )
+    terms = order.terms_version.terms
+    now = timezone.now()
+    grant = LicenseGrant(
+        order=order,
+        organization=order.organization,
+        version=order.version,
+        terms_version=order.terms_version,
+        exclusive_terms=terms if terms.exclusive else None,
+        uses=list(terms.uses),
+        granted_at=now,
+    )
+    grant.certificate = certificate_text(grant)
+    grant.certificate_signature = base64.b64encode(signing_key().sign(grant.certificate.encode())).decode()
+    try:
+        with transaction.atomic():
+            grant.save()
+    except IntegrityError as error:
+        raise ValidationError(
+            f"{terms.name} on this version was licensed exclusively to someone else.", code="conflict"
+        ) from error
+    _transition(order, Order.Status.FULFILLED)
+    order.fulfilled_at = now
+    order.save(update_fields=["status", "fulfilled_at"])
+    return grant
+
+
+def certificate_text(grant: LicenseGrant) -> str:
+    """The certificate's exact JSON text (keys sorted, compact): what the signature covers."""
+    version = grant.version
+    terms_version = grant.terms_version
+    terms = terms_version.terms
+    sums = version.files.filter(path="SHA256SUMS").values_list("sha256", flat=True).first()
+    site = settings.SITE_URL
+    payload: dict[str, Any] = {
+        "type": CERTIFICATE_TYPE,
+        "format": CERTIFICATE_FORMAT,
+        "license_id": str(grant.public_id),
+        "licensee": {"name": grant.organization.name, "id": str(grant.organization.public_id)},
+        "dataset": {
+            "slug": version.dataset.slug,
+            "title": version.dataset.title,
+            "version": version.number,
+            "bundle": version.name,
+            "version_id": str(version.public_id),
+            # Ties the license to the exact bundle: SHA256SUMS lists every file's digest.
+            "sha256sums_sha256": sums,
+        },
+        "terms": {
+            "slug": terms.slug,
+            "name": terms.name,
+            "version": terms_version.version,
+            "text_sha256": terms_version.text_sha256,
+            "url": site + reverse("licensing:terms", args=[terms.slug, terms_version.version]),
+        },
+        "permitted_uses": sorted(grant.uses),
+        "commercial": terms.commercial,
+        "likeness_generation": terms.likeness_generation,
+        "exclusive": terms.exclusive,
+        "granted_at": grant.granted_at.isoformat(timespec="seconds"),
+        "verify_url": site + reverse("certificate", args=[grant.public_id]),
+        "public_key_url": site + reverse("signing-key"),
+    }
+    return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode()
+
+
+@transaction.atomic
+def order_pay_test(*, order: Order, buyer: User) -> LicenseGrant:
+    """The built-in test checkout: the payment step succeeds, then the same services as Stripe's path."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.buyer_id != buyer.pk:
+        raise PermissionDenied("This is someone else's order.")
+    if order.method != Order.Method.TEST:
+        raise ValidationError("This order is paid through Stripe.", code="conflict")
+    if order.status == Order.Status.PENDING and order.created_at < timezone.now() - timedelta(
+        minutes=CHECKOUT_MINUTES
+    ):
+        raise ValidationError(
+            "This checkout has expired; start again from the dataset page.", code="conflict"
+        )
+    order_mark_paid(order=order, amount_cents=order.amount_cents, currency=order.currency)
+    return order_fulfil(order=order)
+
+
+@transaction.atomic
+def order_cancel(*, order: Order, reason: str) -> Order:
+    """A checkout abandoned, expired or whose payment failed. Idempotent."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status == Order.Status.CANCELLED:
+        return order
+    _transition(order, Order.Status.CANCELLED)
+    order.ended_at, order.end_reason = timezone.now(), reason
+    order.save(update_fields=["status", "ended_at", "end_reason"])
+    return order
+
+
+@transaction.atomic
+def order_refund(*, order: Order, reason: str) -> Order:
+    """Money went back: the order is refunded and its license suspended. Idempotent."""
+    return _end_with_suspension(order, Order.Status.REFUNDED, reason)
+
+
+@transaction.atomic
+def order_dispute(*, order: Order, reason: str) -> Order:
+    """The payment is disputed: the license is suspended while it lasts. Idempotent."""
+    return _end_with_suspension(order, Order.Status.DISPUTED, reason)
+
+
+def _end_with_suspension(order: Order, status: str, reason: str) -> Order:
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status == status:
+        return order
+    _transition(order, status)
+    order.ended_at, order.end_reason = timezone.now(), reason
+    order.save(update_fields=["status", "ended_at", "end_reason"])
+    LicenseGrant.objects.filter(order=order, status=LicenseGrant.Status.ACTIVE).update(
+        status=LicenseGrant.Status.SUSPENDED, suspended_at=order.ended_at, suspension_reason=reason
+    )
+    return order

@@ -1,0 +1,179 @@
+"""Buying a license (checkout), the licenses a buyer's organizations hold, their files, and certificates."""
+
+import base64
+import binascii
+from typing import cast
+from uuid import UUID
+
+from cryptography.exceptions import InvalidSignature
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from datasets.models import BundleFile, Dataset
+from datasets.signing_key import signing_key
+from licensing.models import Use
+from marketplace import payments, selectors
+from marketplace.downloads import download_links, download_token_read
+from marketplace.forms import CheckoutStartForm
+from marketplace.models import LicenseGrant, Order, User
+from marketplace.selectors import certificate_document
+from marketplace.services import orders
+
+
+def _user(request: HttpRequest) -> User:
+    """The signed-in account (every view using it is login_required)."""
+    return cast(User, request.user)
+
+
+@login_required
+@require_POST
+def checkout_start(request: HttpRequest) -> HttpResponse:
+    """From a tier's "Buy" button on a dataset page: an order at the server's price, then its payment page."""
+    form = CheckoutStartForm(request.POST)
+    if not form.is_valid():
+        raise Http404("No such dataset or tier.")
+    dataset = get_object_or_404(Dataset, slug=form.cleaned_data["dataset"], is_public=True)
+    try:
+        order = orders.order_create(
+            buyer=_user(request), dataset=dataset, terms_slug=form.cleaned_data["tier"]
+        )
+    except (ValidationError, PermissionDenied) as error:
+        messages.error(request, " ".join(getattr(error, "messages", None) or [str(error)]))
+        return redirect("datasets:detail", slug=dataset.slug)
+    if order.method == Order.Method.TEST:
+        return redirect("checkout", public_id=order.public_id)
+    success = request.build_absolute_uri(reverse("checkout-done", args=[order.public_id]))
+    cancel = request.build_absolute_uri(reverse("datasets:detail", args=[dataset.slug]))
+    try:
+        return redirect(payments.checkout_session_create(order=order, success_url=success, cancel_url=cancel))
+    except ValidationError as error:  # the payment provider cannot be reached: the order waits
+        messages.error(request, " ".join(error.messages))
+        return redirect("license-list")
+
+
+def _own_order(request: HttpRequest, public_id: UUID) -> Order:
+    return get_object_or_404(selectors.orders_of_buyer(user=_user(request)), public_id=public_id)
+
+
+@login_required
+def checkout(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """The built-in test checkout: what Stripe's page would ask, and a button that pays without a card."""
+    order = _own_order(request, public_id)
+    if order.status == Order.Status.FULFILLED:
+        return redirect("license-detail", public_id=order.grant.public_id)
+    if request.method == "POST":
+        try:
+            grant = orders.order_pay_test(order=order, buyer=_user(request))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Paid. Your license and its files are below.")
+            return redirect("license-detail", public_id=grant.public_id)
+    return render(request, "marketplace/checkout.html", {"order": order})
+
+
+@login_required
+@require_GET
+def checkout_done(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Where Stripe sends the buyer back: fulfilled here if the webhook has not done it yet."""
+    order = _own_order(request, public_id)
+    if order.method == Order.Method.STRIPE and order.status == Order.Status.PENDING:
+        order = payments.checkout_session_sync(order=order)
+    if order.status == Order.Status.FULFILLED:
+        return redirect("license-detail", public_id=order.grant.public_id)
+    return render(request, "marketplace/checkout.html", {"order": order, "waiting": True})
+
+
+@login_required
+def license_list(request: HttpRequest) -> HttpResponse:
+    grants = selectors.grants_of_member(user=_user(request))
+    pending = selectors.orders_of_buyer(user=_user(request)).filter(status=Order.Status.PENDING)
+    return render(request, "marketplace/licenses.html", {"grants": grants, "pending": pending})
+
+
+@login_required
+def license_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    grant = selectors.grant_of_member(user=_user(request), public_id=public_id)
+    if grant is None:
+        raise Http404("No license of yours has this id.")
+    links = []
+    if grant.status == LicenseGrant.Status.ACTIVE:
+        links = download_links(grant=grant, files=selectors.grant_files(grant=grant))
+    context = {"grant": grant, "links": links, "link_minutes": settings.DOWNLOAD_LINK_SECONDS // 60}
+    return render(request, "marketplace/license_detail.html", context)
+
+
+@require_GET
+def download(request: HttpRequest, token: str) -> HttpResponseBase:
+    """A file of a license, through a signed link that expires: checked again now, whoever holds the link."""
+    named = download_token_read(token)
+    if named is None:
+        raise PermissionDenied(
+            "This download link is not valid or has expired; open your license page again."
+        )
+    grant_hex, file_id = named
+    # One filter() call: the same grant must be the one named and the active one.
+    file = BundleFile.objects.filter(
+        pk=file_id,
+        version__grants__public_id=UUID(hex=grant_hex),
+        version__grants__status=LicenseGrant.Status.ACTIVE,
+    ).first()
+    if file is None:
+        raise PermissionDenied("This license no longer gives access to this file.")
+    filename = file.path.rsplit("/", 1)[-1]
+    if settings.DOWNLOADS_ACCEL_REDIRECT_PREFIX:
+        # nginx sends the file from its internal location; this worker is free at once.
+        response = HttpResponse(content_type="application/octet-stream")
+        response["X-Accel-Redirect"] = settings.DOWNLOADS_ACCEL_REDIRECT_PREFIX + file.storage_name
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+    # FileResponse hands the open file to the server's file wrapper (sendfile where it can).
+    return FileResponse(default_storage.open(file.storage_name, "rb"), as_attachment=True, filename=filename)
+
+
+def _certificate_grant(public_id: UUID) -> LicenseGrant:
+    grant = selectors.grant_by_public_id(public_id=public_id)
+    if grant is None:
+        raise Http404("No license has this id.")
+    return grant
+
+
+def _signature_valid(grant: LicenseGrant) -> bool:
+    try:
+        signing_key().public_key().verify(
+            base64.b64decode(grant.certificate_signature, validate=True), grant.certificate.encode()
+        )
+    except (InvalidSignature, binascii.Error, ValueError):
+        return False
+    return True
+
+
+@require_GET
+def certificate(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """The public page a certificate's verify URL opens: who holds what, and whether the signature holds."""
+    grant = _certificate_grant(public_id)
+    return render(
+        request,
+        "marketplace/certificate.html",
+        {
+            "grant": grant,
+            "signature_valid": _signature_valid(grant),
+            "uses": [Use(use).label for use in grant.uses if use in Use.values],
+        },
+    )
+
+
+@require_GET
+def certificate_json(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """The certificate as its holder keeps it (see certificate_document)."""
+    grant = _certificate_grant(public_id)
+    response = HttpResponse(certificate_document(grant), content_type="application/json")
+    response["Content-Disposition"] = f'inline; filename="license-{grant.public_id}.json"'
+    return response
