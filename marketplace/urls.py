@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import stripe_webhook, views
 from .forms import LoginForm, QueuedPasswordResetForm
-from .views import licenses
+from .views import licenses, organizations
 
 account_patterns = [
     path("signup/", views.signup, name="signup"),
@@ -38,6 +38,17 @@ account_patterns = [
     path("tokens/", views.api_tokens, name="api-tokens"),
     path("tokens/<int:token_id>/revoke/", views.api_token_revoke, name="api-token-revoke"),
     path("licenses/", licenses.license_list, name="license-list"),
+    path("organizations/", organizations.organization_list, name="organization-list"),
+    path(
+        "organizations/<uuid:public_id>/members/",
+        organizations.member_add,
+        name="organization-member-add",
+    ),
+    path(
+        "organizations/<uuid:public_id>/members/<int:user_id>/remove/",
+        organizations.member_remove,
+        name="organization-member-remove",
+    ),
     path("licenses/<uuid:public_id>/", licenses.license_detail, name="license-detail"),
 ]
 

@@ -71,6 +71,8 @@ def world(media_root) -> World:
     by_version = {**slug, "number": version.number}
     objects = {
         "api-token-revoke": {"token_id": token.pk},
+        "organization-member-add": {"public_id": grant.organization.public_id},
+        "organization-member-remove": {"public_id": grant.organization.public_id, "user_id": buyer.pk},
         "license-detail": {"public_id": grant.public_id},
         "checkout": {"public_id": pending.public_id},
         "checkout-done": {"public_id": pending.public_id},
@@ -144,7 +146,7 @@ def _visitors(world: World) -> dict[str, Callable[[], Client]]:
 
 OWNED_BY = {
     "creator": {"licensing:release", "creators:", "licensing:api-release"},
-    "buyer": {"license-detail", "checkout", "api-order", "api-license", "api-token-revoke"},
+    "buyer": {"license-detail", "checkout", "api-order", "api-license", "api-token-revoke", "organization-"},
 }
 
 

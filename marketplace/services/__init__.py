@@ -1,4 +1,5 @@
-"""Every write of marketplace: accounts and tokens (`accounts`), orders, licenses and downloads (`orders`)."""
+"""Every write of marketplace: accounts and tokens (`accounts`), organizations (`organizations`), orders and
+licenses (`orders`)."""
 
 from .accounts import (
     API_TOKEN_TOUCH_INTERVAL,
