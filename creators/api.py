@@ -6,6 +6,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -13,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import selectors, services
+from .api_schema import error_responses
 from .models import CreatorProfile, MediaAsset, UploadSession
 
 
@@ -41,7 +44,13 @@ class AssetSerializer(serializers.ModelSerializer):
     tags = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
     preview_url = serializers.SerializerMethodField()
-    duplicates = serializers.IntegerField(source="duplicate_count", read_only=True, default=None)
+    duplicates = serializers.IntegerField(
+        source="duplicate_count",
+        read_only=True,
+        default=None,
+        allow_null=True,
+        help_text="Possible duplicates among your media; in lists only, null elsewhere.",
+    )
 
     class Meta:
         model = MediaAsset
@@ -81,11 +90,33 @@ class AssetUploadSerializer(AssetWriteSerializer):
     file = serializers.FileField(allow_empty_file=True, max_length=1000)
 
 
+# Only creators have media: every other account is answered 403.
+CREATOR_ONLY = {403: "Not a creator account."}
+
+UpdatedCountSerializer = inline_serializer(
+    "UpdatedCount", fields={"updated": serializers.IntegerField(help_text="How many assets changed.")}
+)
+
+
 class AssetListCreateView(APIView):
     """List your media (filters: status, kind, category), or upload one file (multipart, field `file`)."""
 
     parser_classes = [MultiPartParser, FormParser]
 
+    @extend_schema(
+        operation_id="assets_list",
+        parameters=[
+            OpenApiParameter(
+                "status", enum=MediaAsset.Status.values, description="Only assets in this state."
+            ),
+            OpenApiParameter("kind", enum=MediaAsset.Kind.values),
+            OpenApiParameter("category", enum=MediaAsset.Category.values),
+        ],
+        responses={
+            200: inline_serializer("AssetList", fields={"results": AssetSerializer(many=True)}),
+            **error_responses(403, meanings=CREATOR_ONLY),
+        },
+    )
     def get(self, request: Request) -> Response:
         creator = creator_of(request.user)
         assets = selectors.asset_list_for_creator(
@@ -96,6 +127,11 @@ class AssetListCreateView(APIView):
         )
         return Response({"results": AssetSerializer(assets, many=True, context={"request": request}).data})
 
+    @extend_schema(
+        operation_id="assets_create",
+        request=AssetUploadSerializer,
+        responses={201: AssetSerializer, **error_responses(400, 403, meanings=CREATOR_ONLY)},
+    )
     def post(self, request: Request) -> Response:
         creator = creator_of(request.user)
         serializer = AssetUploadSerializer(data=request.data)
@@ -121,9 +157,18 @@ class AssetDetailView(APIView):
             selectors.assets_of_creator(creator=creator_of(request.user)), public_id=public_id
         )
 
+    @extend_schema(
+        operation_id="assets_retrieve",
+        responses={200: AssetSerializer, **error_responses(403, 404, meanings=CREATOR_ONLY)},
+    )
     def get(self, request: Request, public_id) -> Response:  # type: ignore[no-untyped-def]
         return Response(AssetSerializer(self._asset(request, public_id), context={"request": request}).data)
 
+    @extend_schema(
+        operation_id="assets_partial_update",
+        request=AssetWriteSerializer,
+        responses={200: AssetSerializer, **error_responses(400, 403, 404, meanings=CREATOR_ONLY)},
+    )
     def patch(self, request: Request, public_id) -> Response:  # type: ignore[no-untyped-def]
         asset = self._asset(request, public_id)
         serializer = AssetWriteSerializer(data=request.data, partial=True)
@@ -131,6 +176,10 @@ class AssetDetailView(APIView):
         asset = services.asset_update(asset=asset, **serializer.validated_data)
         return Response(AssetSerializer(asset, context={"request": request}).data)
 
+    @extend_schema(
+        operation_id="assets_destroy",
+        responses={204: None, **error_responses(403, 404, 409, meanings=CREATOR_ONLY)},
+    )
     def delete(self, request: Request, public_id) -> Response:  # type: ignore[no-untyped-def]
         services.asset_delete(asset=self._asset(request, public_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -149,6 +198,11 @@ class AssetBulkUpdateView(APIView):
 
     parser_classes = [JSONParser]
 
+    @extend_schema(
+        operation_id="assets_bulk_update",
+        request=AssetBulkUpdateSerializer,
+        responses={200: UpdatedCountSerializer, **error_responses(400, 403, meanings=CREATOR_ONLY)},
+    )
     def post(self, request: Request) -> Response:
         creator = creator_of(request.user)
         serializer = AssetBulkUpdateSerializer(data=request.data)
@@ -174,6 +228,11 @@ class AssetMetadataImportView(APIView):
 
     parser_classes = [MultiPartParser]
 
+    @extend_schema(
+        operation_id="assets_import_metadata",
+        request=AssetImportSerializer,
+        responses={200: UpdatedCountSerializer, **error_responses(400, 403, meanings=CREATOR_ONLY)},
+    )
     def post(self, request: Request) -> Response:
         creator = creator_of(request.user)
         serializer = AssetImportSerializer(data=request.data)
@@ -197,11 +256,31 @@ class UploadSessionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = UploadSession
-        fields = ("id", "file_name", "size", "offset", "chunk_size", "expires_at")
+        fields: tuple[str, ...] = ("id", "file_name", "size", "offset", "chunk_size", "expires_at")
         read_only_fields = fields
 
     def get_chunk_size(self, session: UploadSession) -> int:
         return settings.UPLOAD_CHUNK_BYTES
+
+
+class UploadSessionStartedSerializer(UploadSessionSerializer):
+    """A new upload session; with `direct`, also the form to post the file to object storage with (schema only)."""
+
+    s3 = inline_serializer(
+        "PresignedPost",
+        fields={
+            "url": serializers.URLField(),
+            "fields": serializers.DictField(
+                child=serializers.CharField(), help_text="Send these form fields first, then the `file`."
+            ),
+        },
+        required=False,
+        help_text="Only for a direct upload, when the site stores media in object storage.",
+    )
+
+    class Meta(UploadSessionSerializer.Meta):
+        fields = (*UploadSessionSerializer.Meta.fields, "s3")
+        read_only_fields = fields
 
 
 class UploadSessionStartSerializer(serializers.Serializer):
@@ -218,6 +297,14 @@ class UploadSessionListView(APIView):
 
     parser_classes = [JSONParser, FormParser]
 
+    @extend_schema(
+        operation_id="uploads_create",
+        request=UploadSessionStartSerializer,
+        responses={
+            201: UploadSessionStartedSerializer,
+            **error_responses(400, 403, 409, meanings=CREATOR_ONLY),
+        },
+    )
     def post(self, request: Request) -> Response:
         creator = creator_of(request.user)
         serializer = UploadSessionStartSerializer(data=request.data)
@@ -239,9 +326,38 @@ class UploadSessionDetailView(APIView):
         creator = creator_of(request.user)
         return get_object_or_404(UploadSession.objects.filter(creator=creator), public_id=public_id)
 
+    @extend_schema(
+        operation_id="uploads_retrieve",
+        responses={200: UploadSessionSerializer, **error_responses(403, 404, meanings=CREATOR_ONLY)},
+    )
     def get(self, request: Request, public_id) -> Response:  # type: ignore[no-untyped-def]
         return Response(UploadSessionSerializer(self._session(request, public_id)).data)
 
+    @extend_schema(
+        operation_id="uploads_append_chunk",
+        request={"application/octet-stream": OpenApiTypes.BINARY},
+        parameters=[
+            OpenApiParameter(
+                "Content-Range",
+                location=OpenApiParameter.HEADER,
+                required=True,
+                pattern=CONTENT_RANGE.pattern,
+                description="`bytes START-END/TOTAL`: START is the session's `offset`, END inclusive.",
+            )
+        ],
+        responses={
+            200: OpenApiResponse(
+                UploadSessionSerializer, description="The chunk is stored; `offset` moved on."
+            ),
+            **error_responses(
+                400,
+                403,
+                404,
+                409,
+                meanings={**CREATOR_ONLY, 409: "The chunk does not start at the session's `offset`."},
+            ),
+        },
+    )
     def put(self, request: Request, public_id) -> Response:  # type: ignore[no-untyped-def]
         session = self._session(request, public_id)
         match = CONTENT_RANGE.match(request.headers.get("Content-Range", ""))
@@ -262,6 +378,10 @@ class UploadSessionDetailView(APIView):
         )
         return Response(UploadSessionSerializer(session).data)
 
+    @extend_schema(
+        operation_id="uploads_destroy",
+        responses={204: None, **error_responses(403, 404, 409, meanings=CREATOR_ONLY)},
+    )
     def delete(self, request: Request, public_id) -> Response:  # type: ignore[no-untyped-def]
         services.upload_session_abort(session=self._session(request, public_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -272,6 +392,16 @@ class UploadSessionCompleteView(APIView):
 
     parser_classes = [JSONParser, FormParser]
 
+    @extend_schema(
+        operation_id="uploads_complete",
+        request=AssetWriteSerializer,
+        responses={
+            201: AssetSerializer,
+            **error_responses(
+                400, 403, 404, 409, meanings={**CREATOR_ONLY, 409: "Not all of the file has arrived yet."}
+            ),
+        },
+    )
     def post(self, request: Request, public_id) -> Response:  # type: ignore[no-untyped-def]
         creator = creator_of(request.user)
         session = get_object_or_404(UploadSession.objects.filter(creator=creator), public_id=public_id)

@@ -12,7 +12,7 @@ import orjson
 from django.conf import settings
 from django.urls import reverse
 from django.utils.functional import Promise
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import AllowAny
@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from creators.api_schema import error_responses
 from creators.models import MediaAsset
 
 from . import selectors
@@ -177,18 +178,6 @@ def facets_data(facets: dict[str, list[selectors.FacetValue]] | None) -> dict[st
 # --- What the answers look like (schema only) -------------------------------------------------------------
 
 
-class ErrorSerializer(serializers.Serializer):
-    error = inline_serializer(
-        "ApiErrorBody",
-        fields={
-            "status": serializers.IntegerField(),
-            "code": serializers.CharField(),
-            "message": serializers.CharField(),
-            "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
-        },
-    )
-
-
 class CatalogOfferSerializer(serializers.Serializer):
     tier = serializers.SlugField(help_text="The license tier's slug.")
     name = serializers.CharField()
@@ -333,7 +322,7 @@ class CatalogListView(APIView):
     @extend_schema(
         operation_id="datasets_list",
         parameters=[CatalogParamsSerializer],
-        responses={200: CatalogListSerializer, 400: ErrorSerializer},
+        responses={200: CatalogListSerializer, **error_responses(400)},
     )
     def get(self, request: Request) -> Response:
         query, after = catalog_params(request.query_params)
@@ -366,7 +355,10 @@ class CatalogDetailView(APIView):
     renderer_classes = RENDERERS
 
     @extend_schema(
-        operation_id="datasets_retrieve", responses={200: DatasetDetailSerializer, 404: ErrorSerializer}
+        operation_id="datasets_retrieve",
+        # What Django's slug converter matches; anything else never reaches the view.
+        parameters=[OpenApiParameter("slug", location=OpenApiParameter.PATH, pattern=r"^[-a-zA-Z0-9_]+$")],
+        responses={200: DatasetDetailSerializer, **error_responses(404)},
     )
     def get(self, request: Request, slug: str) -> Response:
         dataset: Dataset = get_object_or_404(selectors.viewable_datasets(user=request.user), slug=slug)

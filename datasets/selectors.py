@@ -643,9 +643,16 @@ _SORT_KEYS: dict[str, tuple[str, bool]] = {
 
 
 def _after(cursor: CatalogCursor, key: str, descending: bool) -> Q:
-    """Rows strictly after the cursor in the (key, pk) order: keyset pagination, no OFFSET."""
+    """Rows strictly after the cursor in the (key, pk) order: keyset pagination, no OFFSET.
+
+    The leading inclusive bound on the key alone is implied by the rest, but it is what an index on the key
+    can seek to: without it PostgreSQL walks the index from the first row and filters every row before the
+    cursor, so a deep page costs as much as all the pages before it.
+    """
     beyond = "lt" if descending else "gt"
-    return Q(**{f"{key}__{beyond}": cursor.key}) | Q(**{key: cursor.key, f"pk__{beyond}": cursor.pk})
+    return Q(**{f"{key}__{beyond}e": cursor.key}) & (
+        Q(**{f"{key}__{beyond}": cursor.key}) | Q(**{key: cursor.key, f"pk__{beyond}": cursor.pk})
+    )
 
 
 def _first_preview_key() -> Subquery:

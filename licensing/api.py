@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission
@@ -17,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from creators.api import creator_of
+from creators.api_schema import error_responses
 from creators.models import CreatorProfile, MediaAsset
 
 from . import selectors, services
@@ -24,6 +26,10 @@ from .models import Consent, LicenseTerms, Permission, Release, Use
 
 MAX_ASSETS_PER_REQUEST = 1000
 DECISIONS = (("approve", "Approve"), ("reject", "Reject"))
+
+# Releases and consents belong to creators: every other account is answered 403.
+CREATOR_ONLY = {403: "Not a creator account."}
+REVIEWER_ONLY = {403: "Not a reviewer."}
 
 
 @contextmanager
@@ -107,6 +113,13 @@ class LicenseTermsListView(APIView):
 
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        operation_id="license_terms_list",
+        responses={
+            200: inline_serializer("LicenseTermsList", fields={"results": LicenseTermsSerializer(many=True)}),
+            **error_responses(),
+        },
+    )
     def get(self, request: Request) -> Response:
         terms = selectors.license_terms_current()
         return Response({"results": LicenseTermsSerializer(terms, many=True).data})
@@ -122,6 +135,8 @@ class ReleaseSerializer(serializers.ModelSerializer):
     asset_ids = serializers.SerializerMethodField()
     capture_time_outside_shoot = serializers.SerializerMethodField()
     signing_url = serializers.SerializerMethodField()
+    # Not an EmailField: a paper release may have no email, and "" is no valid email to the schema.
+    email = serializers.CharField(read_only=True, help_text="The person's email; empty when not given.")
 
     class Meta:
         model = Release
@@ -133,6 +148,8 @@ class ReleaseSerializer(serializers.ModelSerializer):
             "revocation_reason", "created_at", "submitted_at", "signing_url",
         )  # fmt: skip
         read_only_fields = fields
+        # Empty until a reviewer rejects it; the schema must allow the blank the model allows.
+        extra_kwargs = {"rejection_reason": {"allow_blank": True}}
 
     def get_asset_ids(self, release: Release) -> list[str]:
         return [str(asset.public_id) for asset in release.assets.all()]
@@ -196,6 +213,13 @@ class ReleaseListCreateView(APIView):
 
     parser_classes = [JSONParser, MultiPartParser]
 
+    @extend_schema(
+        operation_id="releases_list",
+        responses={
+            200: inline_serializer("ReleaseList", fields={"results": ReleaseSerializer(many=True)}),
+            **error_responses(403, meanings=CREATOR_ONLY),
+        },
+    )
     def get(self, request: Request) -> Response:
         creator = _creator(request)
         releases = _with_asset_ids(selectors.releases_for_creator(creator=creator))
@@ -203,6 +227,11 @@ class ReleaseListCreateView(APIView):
             {"results": ReleaseSerializer(releases, many=True, context={"request": request}).data}
         )
 
+    @extend_schema(
+        operation_id="releases_create",
+        request=ReleaseCreateSerializer,
+        responses={201: ReleaseSerializer, **error_responses(400, 403, 409, meanings=CREATOR_ONLY)},
+    )
     def post(self, request: Request) -> Response:
         creator = _creator(request)
         serializer = ReleaseCreateSerializer(data=request.data)
@@ -261,6 +290,10 @@ def _own_release(request: Request, public_id: UUID) -> Release:
 
 
 class ReleaseDetailView(APIView):
+    @extend_schema(
+        operation_id="releases_retrieve",
+        responses={200: ReleaseSerializer, **error_responses(403, 404, meanings=CREATOR_ONLY)},
+    )
     def get(self, request: Request, public_id: UUID) -> Response:
         release = _own_release(request, public_id)
         context = {"request": request, "with_signing_url": True}
@@ -276,6 +309,16 @@ class ReleaseRevokeView(APIView):
 
     parser_classes = [JSONParser]
 
+    @extend_schema(
+        operation_id="releases_revoke",
+        request=ReasonSerializer,
+        responses={
+            200: ReleaseSerializer,
+            **error_responses(
+                400, 403, 404, 409, meanings={**CREATOR_ONLY, 409: "Only an approved release can be revoked."}
+            ),
+        },
+    )
     def post(self, request: Request, public_id: UUID) -> Response:
         release = _own_release(request, public_id)
         serializer = ReasonSerializer(data=request.data)
@@ -342,6 +385,8 @@ class ConsentSerializer(serializers.ModelSerializer):
             "withdrawal_reason",
         )  # fmt: skip
         read_only_fields = fields
+        # Empty unless a reviewer rejected it; the schema must allow the blank the model allows.
+        extra_kwargs = {"rejection_reason": {"allow_blank": True}}
 
     def get_uses(self, consent: Consent) -> dict[str, dict[str, str]]:
         return {
@@ -358,6 +403,19 @@ class ConsentListCreateView(APIView):
 
     parser_classes = [JSONParser]
 
+    @extend_schema(
+        operation_id="consents_list",
+        parameters=[
+            OpenApiParameter(
+                "status", enum=Consent.Status.values, description="Only consents in this state."
+            ),
+            OpenApiParameter("asset", type=UUID, description="Only the consents of this asset."),
+        ],
+        responses={
+            200: inline_serializer("ConsentList", fields={"results": ConsentSerializer(many=True)}),
+            **error_responses(400, 403, meanings=CREATOR_ONLY),
+        },
+    )
     def get(self, request: Request) -> Response:
         creator = _creator(request)
         consents = selectors.consents_for_creator(creator=creator)
@@ -374,6 +432,14 @@ class ConsentListCreateView(APIView):
                 raise ValidationError({"asset": "Give an asset id (a UUID)."}) from error
         return Response({"results": ConsentSerializer(consents, many=True).data})
 
+    @extend_schema(
+        operation_id="consents_create",
+        request=ConsentGiveSerializer,
+        responses={
+            201: inline_serializer("ConsentsGiven", fields={"results": ConsentSerializer(many=True)}),
+            **error_responses(400, 403, 409, meanings=CREATOR_ONLY),
+        },
+    )
     def post(self, request: Request) -> Response:
         creator = _creator(request)
         serializer = ConsentGiveSerializer(data=request.data)
@@ -408,6 +474,19 @@ class ConsentWithdrawView(APIView):
 
     parser_classes = [JSONParser]
 
+    @extend_schema(
+        operation_id="consents_withdraw",
+        request=ConsentWithdrawSerializer,
+        responses={
+            200: inline_serializer(
+                "ConsentsWithdrawn",
+                fields={
+                    "withdrawn": serializers.IntegerField(help_text="Consents withdrawn by this request.")
+                },
+            ),
+            **error_responses(400, 403, 409, meanings=CREATOR_ONLY),
+        },
+    )
     def post(self, request: Request) -> Response:
         creator = _creator(request)
         serializer = ConsentWithdrawSerializer(data=request.data)
@@ -456,6 +535,16 @@ class ReleaseDecisionView(APIView):
     permission_classes = [IsReviewer]
     parser_classes = [JSONParser]
 
+    @extend_schema(
+        operation_id="review_releases_decide",
+        request=DecisionSerializer,
+        responses={
+            200: ReleaseSerializer,
+            **error_responses(
+                400, 403, 404, 409, meanings={**REVIEWER_ONLY, 409: "The release is not waiting for review."}
+            ),
+        },
+    )
     def post(self, request: Request, public_id: UUID) -> Response:
         serializer = DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -477,6 +566,16 @@ class ConsentDecisionView(APIView):
     permission_classes = [IsReviewer]
     parser_classes = [JSONParser]
 
+    @extend_schema(
+        operation_id="review_consents_decide",
+        request=ConsentDecisionSerializer,
+        responses={
+            200: ConsentSerializer,
+            **error_responses(
+                400, 403, 404, 409, meanings={**REVIEWER_ONLY, 409: "The consent is not waiting for review."}
+            ),
+        },
+    )
     def post(self, request: Request, public_id: UUID) -> Response:
         serializer = ConsentDecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -1,8 +1,10 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from creators.api_schema import error_responses
 from marketplace.models import User
 
 
@@ -18,5 +20,6 @@ class MeSerializer(serializers.ModelSerializer):
 class MeView(APIView):
     """The account the request is authenticated as: the first call to try a new token with."""
 
+    @extend_schema(operation_id="me_retrieve", responses={200: MeSerializer, **error_responses()})
     def get(self, request: Request) -> Response:
         return Response(MeSerializer(request.user).data)
