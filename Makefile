@@ -8,11 +8,13 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: run test lint bench install clean
 
-# The venv is rebuilt whenever the pinned dependencies change.
-$(INSTALLED): pyproject.toml
+# The venv is rebuilt whenever the pinned dependencies change. It also gets the buyer's `datamarket` command
+# from client/, a package of its own (no Django in it) installed editable beside the project.
+$(INSTALLED): pyproject.toml client/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e ./client
 	touch $@
 
 install: $(INSTALLED)
@@ -31,7 +33,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/mypy marketplace datasets licensing creators bench
+	$(BIN)/mypy marketplace datasets licensing creators bench client/datamarket
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 test: lint

@@ -15,6 +15,7 @@ from licensing.models import Consent, LicenseTerms, Release, Use
 
 from .models import Dataset, DatasetVersion, Offer, Revocation, VersionItem
 from .selectors import dataset_selection, dataset_sellable
+from .signals import revocation_recorded, version_published
 
 PSEUDONYM_SALT = "datasets.creator-pseudonym"
 # A license is never given away by mistake, nor priced past what a card payment can carry.
@@ -184,6 +185,7 @@ def version_publish(*, version: DatasetVersion) -> DatasetVersion:
         earlier.ended_at = version.published_at
         earlier.end_reason = f"Replaced by version {version.number}."
         earlier.save(update_fields=["status", "ended_at", "end_reason"])
+    transaction.on_commit(lambda: version_published.send(sender=DatasetVersion, version_id=version.pk))
     return version
 
 
@@ -334,6 +336,7 @@ def _version_supersede(
     revocation = Revocation.objects.create(
         version=version, sample_keys=keys, reason=reason or "Consent withdrawn.", withdrawn_at=withdrawn_at
     )
+    transaction.on_commit(lambda: revocation_recorded.send(sender=Revocation, revocation_id=revocation.pk))
     if version.status != DatasetVersion.Status.PUBLISHED:
         # Superseded already: its licensees are told to delete these samples too, and keep their replacement.
         revocation.replacement = getattr(version, "superseded_by", None)

@@ -191,6 +191,8 @@ class Order(models.Model):
     class Method(models.TextChoices):
         STRIPE = "stripe", "Stripe"
         TEST = "test", "Test checkout"
+        # A license on the version that replaced one whose samples were revoked, at no charge.
+        UPGRADE = "upgrade", "Free upgrade"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
@@ -226,7 +228,7 @@ class Order(models.Model):
                 name="order_status_valid",
             ),
             models.CheckConstraint(
-                condition=models.Q(method__in=["stripe", "test"]), name="order_method_valid"
+                condition=models.Q(method__in=["stripe", "test", "upgrade"]), name="order_method_valid"
             ),
         ]
 
@@ -279,6 +281,89 @@ class LicenseGrant(models.Model):
         return f"License {self.public_id}"
 
 
+# --- Revocation notices ---
+
+
+class RevocationNotice(models.Model):
+    """A licensee told that samples of a version its license covers must be deleted: once per revocation and
+    license, whichever channel or retry gets there first."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    revocation = models.ForeignKey("datasets.Revocation", on_delete=models.PROTECT, related_name="notices")
+    grant = models.ForeignKey(LicenseGrant, on_delete=models.PROTECT, related_name="revocation_notices")
+    # The feed pages on it: a client asks for what came after the last notice it saw.
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Set when the organization's members were emailed: they are emailed once per notice.
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    # The license on the version without the revoked samples, given at no charge once it is published.
+    upgrade = models.ForeignKey(
+        LicenseGrant, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["revocation", "grant"], name="revocation_notice_once_per_grant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Notice {self.public_id}"
+
+
+class WebhookEndpoint(models.Model):
+    """Where an organization wants revocation notices posted, and the secret each one is signed with."""
+
+    SECRET_PREFIX = "whsec_"  # noqa: S105 - what a secret starts with, so people recognize one
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.URLField(max_length=500)
+    # Kept in clear: signing needs it. Shown to the organization once, when the endpoint is added.
+    secret = models.CharField(max_length=80)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One notice posted to one endpoint: its attempts, and what the endpoint answered last."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    notice = models.ForeignKey(RevocationNotice, on_delete=models.PROTECT, related_name="deliveries")
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # When the next attempt is due; while an attempt runs, when it is considered lost.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["notice", "endpoint"], name="webhook_delivery_once_per_endpoint"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "delivered", "failed"]),
+                name="webhook_delivery_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.notice} to {self.endpoint} ({self.get_status_display()})"
+
+
 class StripeEvent(models.Model):
     """A Stripe webhook event, stored once by its id: a replay finds it and does nothing more."""
 
@@ -293,3 +378,128 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+# --- Revenue and payouts ---
+
+
+class LedgerEntry(models.Model):
+    """One line of the revenue ledger, in integer cents: the platform's fee or a creator's share of an order.
+
+    A fulfilled sale writes its lines once; a refund or dispute writes the same lines negated, once, so
+    every balance is a plain sum and nothing is ever rewritten.
+    """
+
+    class Kind(models.TextChoices):
+        FEE = "fee", "Platform fee"
+        SHARE = "share", "Creator share"
+
+    class Entry(models.TextChoices):
+        SALE = "sale", "Sale"
+        REVERSAL = "reversal", "Reversal"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="ledger_entries")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    entry = models.CharField(max_length=8, choices=Entry.choices, default=Entry.SALE)
+    # None on the platform's fee line.
+    creator = models.ForeignKey(
+        "creators.CreatorProfile",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_entries",
+    )
+    # How many of the version's samples are this creator's assets: what their share was weighed by.
+    item_count = models.PositiveIntegerField(default=0)
+    amount_cents = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "creator", "entry"],
+                condition=models.Q(kind="share"),
+                name="ledger_share_once_per_order_creator",
+            ),
+            models.UniqueConstraint(
+                fields=["order", "entry"],
+                condition=models.Q(kind="fee"),
+                name="ledger_fee_once_per_order",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="fee", creator__isnull=True)
+                | models.Q(kind="share", creator__isnull=False),
+                name="ledger_creator_only_on_shares",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(entry="sale", amount_cents__gte=0)
+                | models.Q(entry="reversal", amount_cents__lte=0),
+                name="ledger_sign_matches_entry",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_entry_display()} {self.get_kind_display()} {self.amount_cents} ({self.order_id})"
+
+
+class StripeAccount(models.Model):
+    """A creator's Stripe Connect (Express) account, where their payouts are transferred."""
+
+    creator = models.OneToOneField(
+        "creators.CreatorProfile", on_delete=models.CASCADE, related_name="stripe_account"
+    )
+    account_id = models.CharField(max_length=255, unique=True)
+    # Stripe's word that onboarding is finished; transfers go only to accounts that have it.
+    details_submitted = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.account_id
+
+
+class Payout(models.Model):
+    """What one order owes one creator, and the Stripe transfer that pays it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.PENDING: frozenset({Status.SENT, Status.FAILED}),
+        Status.SENT: frozenset(),
+        # Retried by the periodic task, until the attempts run out.
+        Status.FAILED: frozenset({Status.PENDING}),
+    }
+    # A payout that failed this many times stays failed, for a human to look at, instead of being retried.
+    MAX_ATTEMPTS = 8
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payouts")
+    creator = models.ForeignKey("creators.CreatorProfile", on_delete=models.PROTECT, related_name="payouts")
+    amount_cents = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    # Sent with every transfer request of this payout, so a replayed request cannot pay twice.
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    stripe_transfer_id = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "creator"], name="payout_once_per_order_creator"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "sent", "failed"]), name="payout_status_valid"
+            ),
+            models.CheckConstraint(condition=models.Q(amount_cents__gt=0), name="payout_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payout {self.idempotency_key} ({self.get_status_display()})"

@@ -1,12 +1,15 @@
 """Receivers of the lower apps' signals: each only renders what it needs and enqueues a task."""
 
+import logging
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string
 
-from .tasks import email_send
+from .tasks import email_send, revocation_notify, upgrades_grant
+
+logger = logging.getLogger(__name__)
 
 
 def review_decision_email(
@@ -30,3 +33,21 @@ def review_decision_email(
         body=render_to_string("marketplace/email/review_decision.txt", context),
         to=[creator.email],
     )
+
+
+def revocation_notify_queue(*, revocation_id: int, **_: Any) -> None:
+    """Samples of a version were revoked: its licensees are to be told."""
+    try:
+        revocation_notify.delay(revocation_id)
+    except Exception:
+        # The revocation has committed and must not fail now; the periodic catch-up notifies its licensees.
+        logger.exception("Could not queue the notices of revocation %s", revocation_id)
+
+
+def upgrades_grant_queue(*, version_id: int, **_: Any) -> None:
+    """A version was published: licensees whose samples it replaces get it at no charge."""
+    try:
+        upgrades_grant.delay(version_id)
+    except Exception:
+        # The version is published whatever happens here; the periodic catch-up gives the upgrades.
+        logger.exception("Could not queue the free upgrades to version %s", version_id)

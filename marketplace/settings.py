@@ -256,6 +256,8 @@ CELERY_BEAT_SCHEDULE = {
     "versions-resume-stalled": {"task": "datasets.tasks.versions_resume_stalled", "schedule": 60 * 5},
     "versions-supersede-missed": {"task": "datasets.tasks.versions_supersede_missed", "schedule": 60 * 5},
     "checkouts-reconcile": {"task": "marketplace.tasks.stripe_checkouts_reconcile", "schedule": 60 * 5},
+    "revocations-catch-up": {"task": "marketplace.tasks.revocations_catch_up", "schedule": 60},
+    "payouts-send": {"task": "marketplace.tasks.payouts_send", "schedule": 60 * 15},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -274,6 +276,9 @@ STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 # Every price is in this currency's minor unit (cents).
 MARKETPLACE_CURRENCY = "usd"
+# The platform's cut of each sale, in percent (up to two decimals: the ledger splits in basis points); the
+# rest goes to the creators whose assets are in the version sold.
+PLATFORM_FEE_PERCENT = env.str("PLATFORM_FEE_PERCENT", default="20")
 # Download links expire within 15 minutes (DESIGN.md, invariant 5). With nginx in front, set the internal
 # location that serves var/media (e.g. "/protected-media/") and files go out through X-Accel-Redirect.
 DOWNLOAD_LINK_SECONDS = 15 * 60
@@ -312,6 +317,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # The schema is checked by `manage.py spectacular --validate`, not on every `check --deploy`.
     "ENABLE_DJANGO_DEPLOY_CHECK": False,
+    # Choice sets that share a field name get distinct names in the schema (else a warning).
+    "ENUM_NAME_OVERRIDES": {
+        "AssetKindEnum": "creators.models.MediaAsset.Kind",
+        "ReleaseKindEnum": "licensing.models.Release.Kind",
+        "ReleaseMethodEnum": "licensing.models.Release.Method",
+        "OrderMethodEnum": "marketplace.models.Order.Method",
+        "OrderStatusEnum": "marketplace.models.Order.Status",
+    },
 }
 
 # --- Transport security -----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
 from marketplace import payments
+from marketplace.services import payouts, revocations
 
 
 @shared_task(
@@ -34,3 +35,47 @@ def sessions_clear_expired() -> None:
 def stripe_checkouts_reconcile() -> int:
     """Fulfil paid Stripe checkouts whose webhook never came, and cancel expired ones."""
     return payments.orders_reconcile()
+
+
+@shared_task
+def payouts_send() -> dict[str, int]:
+    """Transfer creators what their sales earned; failed transfers are retried on the next run."""
+    run = payouts.payouts_send()
+    return {"retried": run.retried, "sent": run.sent, "failed": run.failed}
+
+
+# --- Revocation notices ---
+# Each of these may run twice, or be handed back when its worker dies: the services are idempotent, and a
+# webhook delivery counts its attempts in its row, so a delivery that keeps killing workers stops.
+
+
+@shared_task(
+    acks_late=True, reject_on_worker_lost=True, autoretry_for=(OSError,), retry_backoff=5, max_retries=5
+)
+def revocation_notify(revocation_id: int) -> int:
+    return len(revocations.revocation_notify(revocation_id=revocation_id))
+
+
+@shared_task(
+    acks_late=True, reject_on_worker_lost=True, autoretry_for=(OSError,), retry_backoff=5, max_retries=5
+)
+def upgrades_grant(version_id: int) -> int:
+    return len(revocations.upgrades_grant(version_id=version_id))
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def webhook_deliver(delivery_id: int) -> str | None:
+    """One attempt; after a failure, the next is queued for when its backoff ends."""
+    delivery = revocations.webhook_deliver(delivery_id=delivery_id)
+    if delivery is None:
+        return None
+    if delivery.status == delivery.Status.PENDING:
+        webhook_deliver.apply_async(
+            args=[delivery_id], countdown=revocations.seconds_until(delivery.next_attempt_at)
+        )
+    return delivery.status
+
+
+@shared_task
+def revocations_catch_up() -> dict[str, int]:
+    return revocations.revocations_catch_up()

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import stripe_webhook, views
 from .forms import LoginForm, QueuedPasswordResetForm
-from .views import licenses, organizations
+from .views import earnings, licenses, organizations, webhooks
 
 account_patterns = [
     path("signup/", views.signup, name="signup"),
@@ -50,6 +50,15 @@ account_patterns = [
         name="organization-member-remove",
     ),
     path("licenses/<uuid:public_id>/", licenses.license_detail, name="license-detail"),
+    path(
+        "licenses/<uuid:public_id>/revoked-samples.txt",
+        licenses.license_revoked_samples,
+        name="license-revoked-samples",
+    ),
+    path("webhooks/", webhooks.webhook_list, name="webhook-list"),
+    path("webhooks/<uuid:public_id>/", webhooks.webhook_detail, name="webhook-detail"),
+    path("webhooks/<uuid:public_id>/active/", webhooks.webhook_set_active, name="webhook-set-active"),
+    path("webhooks/<uuid:public_id>/delete/", webhooks.webhook_delete, name="webhook-delete"),
 ]
 
 urlpatterns = [
@@ -64,6 +73,10 @@ urlpatterns = [
     path("downloads/<str:token>", licenses.download, name="download"),
     path("certificates/<uuid:public_id>/", licenses.certificate, name="certificate"),
     path("certificates/<uuid:public_id>.json", licenses.certificate_json, name="certificate-json"),
+    path("creator/earnings/", earnings.earnings, name="earnings"),
+    path("creator/earnings.csv", earnings.earnings_csv, name="earnings-csv"),
+    path("creator/earnings/stripe/connect/", earnings.stripe_connect, name="earnings-stripe-connect"),
+    path("creator/earnings/stripe/return/", earnings.stripe_return, name="earnings-stripe-return"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("marketplace.api.urls")),

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 SESSION_PATH = re.compile(r"^/v1/checkout/sessions/(?P<id>[A-Za-z0-9_]+)$")
+ACCOUNT_PATH = re.compile(r"^/v1/accounts/(?P<id>[A-Za-z0-9_]+)$")
 
 
 def _nested(form: list[tuple[str, str]]) -> dict[str, Any]:
@@ -58,6 +59,13 @@ class StripeStandIn:
         # Idempotency key -> (the parameters first sent with it, the session they created).
         self.idempotency_keys: dict[str, tuple[dict[str, Any], str]] = {}
         self.create_requests = 0
+        # Connect: accounts and transfers. Like Stripe, a key's first answer (a refusal included) is kept and
+        # given again to every request that reuses the key.
+        self.accounts: dict[str, dict[str, Any]] = {}
+        self.transfers: dict[str, dict[str, Any]] = {}
+        self.transfer_requests: dict[str, int] = {}
+        self.transfer_refusals: list[str] = []
+        self.saved_answers: dict[str, tuple[dict[str, Any], int, dict[str, Any]]] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -95,7 +103,124 @@ class StripeStandIn:
             self.sessions[session_id].update(fields)
             return dict(self.sessions[session_id])
 
+    def refuse_next_transfer(self, message: str = "Your balance is insufficient for this transfer.") -> None:
+        """The next transfer request is refused as Stripe refuses one it cannot make (a 400)."""
+        with self._lock:
+            self.transfer_refusals.append(message)
+
+    def complete_onboarding(self, account_id: str) -> dict[str, Any]:
+        """The creator finished Stripe's onboarding pages."""
+        with self._lock:
+            self.accounts[account_id].update(details_submitted=True, payouts_enabled=True)
+            return dict(self.accounts[account_id])
+
+    def transfers_to(self, destination: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(t) for t in self.transfers.values() if t["destination"] == destination]
+
     # --- the API -------------------------------------------------------------------------------------------
+
+    def _post_routes(self) -> dict[str, Any]:
+        return {
+            "/v1/checkout/sessions": self._session_create,
+            "/v1/transfers": self._transfer_create,
+            "/v1/accounts": self._account_create,
+            "/v1/account_links": self._account_link_create,
+        }
+
+    def _idempotent(self, key: str | None, params: dict[str, Any], answer: Any) -> tuple[int, dict[str, Any]]:
+        """`answer()` once per idempotency key; the same answer again for a replay, a refusal for other params."""
+        if key and key in self.saved_answers:
+            first_params, status, body = self.saved_answers[key]
+            if params != first_params:
+                return 400, {
+                    "error": {
+                        "type": "idempotency_error",
+                        "message": "Keys for idempotent requests can only be used with the same parameters "
+                        "they were first used with.",
+                    }
+                }
+            return status, dict(body)
+        status, body = answer()
+        if key:
+            self.saved_answers[key] = (params, status, body)
+        return status, dict(body)
+
+    def _transfer_create(
+        self, params: dict[str, Any], idempotency_key: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        def answer() -> tuple[int, dict[str, Any]]:
+            if self.transfer_refusals:
+                message = self.transfer_refusals.pop(0)
+                return 400, {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": "balance_insufficient",
+                        "message": message,
+                    }
+                }
+            destination = self.accounts.get(params.get("destination", ""))
+            if destination is None:
+                return 400, {"error": {"type": "invalid_request_error", "message": "No such destination."}}
+            transfer = {
+                "id": f"tr_{uuid.uuid4().hex[:24]}",
+                "object": "transfer",
+                "amount": int(params["amount"]),
+                "currency": params["currency"],
+                "destination": destination["id"],
+                "transfer_group": params.get("transfer_group"),
+                "metadata": params.get("metadata", {}),
+                "created": int(time.time()),
+            }
+            self.transfers[transfer["id"]] = transfer
+            return 200, transfer
+
+        with self._lock:
+            if idempotency_key:
+                self.transfer_requests[idempotency_key] = self.transfer_requests.get(idempotency_key, 0) + 1
+            return self._idempotent(idempotency_key, params, answer)
+
+    def _account_create(
+        self, params: dict[str, Any], idempotency_key: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        def answer() -> tuple[int, dict[str, Any]]:
+            account = {
+                "id": f"acct_{uuid.uuid4().hex[:16]}",
+                "object": "account",
+                "type": params.get("type"),
+                "email": params.get("email"),
+                "details_submitted": False,
+                "payouts_enabled": False,
+                "metadata": params.get("metadata", {}),
+            }
+            self.accounts[account["id"]] = account
+            return 200, account
+
+        with self._lock:
+            return self._idempotent(idempotency_key, params, answer)
+
+    def _account_link_create(
+        self, params: dict[str, Any], idempotency_key: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            if params.get("account") not in self.accounts:
+                return 400, {"error": {"type": "invalid_request_error", "message": "No such account."}}
+            return 200, {
+                "object": "account_link",
+                "url": f"{self.url}/setup/{params['account']}",
+                "expires_at": int(time.time()) + 300,
+                "return_url": params.get("return_url"),
+                "refresh_url": params.get("refresh_url"),
+            }
+
+    def _account_retrieve(self, account_id: str) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            account = self.accounts.get(account_id)
+        if account is None:
+            return 404, {
+                "error": {"type": "invalid_request_error", "message": f"No such account: '{account_id}'"}
+            }
+        return 200, dict(account)
 
     def _session_create(
         self, params: dict[str, Any], idempotency_key: str | None
@@ -172,15 +297,20 @@ class StripeStandIn:
             def do_POST(self) -> None:
                 if not self._authorized():
                     return
-                if urlsplit(self.path).path != "/v1/checkout/sessions":
+                create = standin._post_routes().get(urlsplit(self.path).path)
+                if create is None:
                     self._error(404, f"Unrecognized request URL (POST: {self.path}).")
                     return
                 length = int(self.headers.get("Content-Length") or 0)
                 params = _nested(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
-                self._reply(*standin._session_create(params, self.headers.get("Idempotency-Key")))
+                self._reply(*create(params, self.headers.get("Idempotency-Key")))
 
             def do_GET(self) -> None:
                 if not self._authorized():
+                    return
+                account = ACCOUNT_PATH.match(urlsplit(self.path).path)
+                if account is not None:
+                    self._reply(*standin._account_retrieve(account["id"]))
                     return
                 match = SESSION_PATH.match(urlsplit(self.path).path)
                 if match is None:

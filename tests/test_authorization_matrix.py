@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from creators.models import UploadSession
 from marketplace.models import ApiToken
-from marketplace.services import api_token_create, orders
+from marketplace.services import api_token_create, orders, revocations
 from tests.factories import (
     BuyerFactory,
     ConsentFactory,
@@ -67,6 +67,7 @@ def world(media_root) -> World:
     paid = orders.order_create(buyer=buyer, dataset=version.dataset, terms_slug="research")
     grant = orders.order_pay_test(order=paid, buyer=buyer)
     pending = orders.order_create(buyer=buyer, dataset=version.dataset, terms_slug="commercial")
+    endpoint = revocations.webhook_endpoint_create(actor=buyer, url="https://example.com/hooks")
     slug = {"slug": version.dataset.slug}
     by_version = {**slug, "number": version.number}
     objects = {
@@ -80,6 +81,12 @@ def world(media_root) -> World:
         "api-license": {"public_id": grant.public_id},
         "api-license-files": {"public_id": grant.public_id},
         "api-license-certificate": {"public_id": grant.public_id},
+        "license-revoked-samples": {"public_id": grant.public_id},
+        "webhook-detail": {"public_id": endpoint.public_id},
+        "webhook-set-active": {"public_id": endpoint.public_id},
+        "webhook-delete": {"public_id": endpoint.public_id},
+        "api-webhook": {"public_id": endpoint.public_id},
+        "api-webhook-deliveries": {"public_id": endpoint.public_id},
         "datasets:curation-edit": slug,
         "datasets:visibility": slug,
         "datasets:version-build": slug,
@@ -146,7 +153,17 @@ def _visitors(world: World) -> dict[str, Callable[[], Client]]:
 
 OWNED_BY = {
     "creator": {"licensing:release", "creators:", "licensing:api-release"},
-    "buyer": {"license-detail", "checkout", "api-order", "api-license", "api-token-revoke", "organization-"},
+    "buyer": {
+        "license-detail",
+        "license-revoked-samples",
+        "checkout",
+        "api-order",
+        "api-license",
+        "api-token-revoke",
+        "organization-",
+        "webhook-",
+        "api-webhook",
+    },
 }
 
 

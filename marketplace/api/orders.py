@@ -6,12 +6,14 @@ from uuid import UUID
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from creators.api_schema import error_responses
 from datasets.models import Dataset
 from marketplace import payments, selectors
 from marketplace.downloads import download_links
@@ -38,8 +40,9 @@ class OrderSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Order
-        fields = ("id", "dataset", "version", "tier", "terms_version", "status", "method", "amount_cents",
-                  "currency", "created_at", "paid_at", "fulfilled_at", "license")  # fmt: skip
+        fields: tuple[str, ...] = ("id", "dataset", "version", "tier", "terms_version", "status", "method",
+                                   "amount_cents", "currency", "created_at", "paid_at", "fulfilled_at",
+                                   "license")  # fmt: skip
         read_only_fields = fields
 
     def get_license(self, order: Order) -> str | None:
@@ -68,6 +71,30 @@ class LicenseSerializer(serializers.ModelSerializer):
         return self.context["request"].build_absolute_uri(reverse("certificate-json", args=[grant.public_id]))
 
 
+class OrderCreatedSerializer(OrderSerializer):
+    """A new order and where to pay for it (schema only)."""
+
+    checkout_url = serializers.URLField(
+        read_only=True, help_text="Open it to pay: the test checkout, or Stripe Checkout when configured."
+    )
+
+    class Meta(OrderSerializer.Meta):
+        fields = (*OrderSerializer.Meta.fields, "checkout_url")
+        read_only_fields = fields
+
+
+class CertificateSerializer(serializers.Serializer):
+    """The signed license certificate file (schema only)."""
+
+    algorithm = serializers.CharField(help_text='Always "Ed25519".')
+    certificate = serializers.DictField(
+        help_text="The certificate, as `signed_text` parses: licensee, dataset version, terms version, "
+        "permitted uses, date, verify URL."
+    )
+    signed_text = serializers.CharField(help_text="The exact JSON text the signature covers.")
+    signature = serializers.CharField(help_text="Base64; check it with the site's published public key.")
+
+
 class FileLinkSerializer(serializers.Serializer):
     path = serializers.CharField(help_text="The file's path in the bundle, as SHA256SUMS lists it.")
     size = serializers.IntegerField()
@@ -79,10 +106,29 @@ class FileLinkSerializer(serializers.Serializer):
 class OrderListView(APIView):
     """Your orders (GET), or a new one (POST): the answer's `checkout_url` is where to pay."""
 
+    @extend_schema(
+        operation_id="orders_list",
+        responses={200: OrderSerializer(many=True), **error_responses()},
+    )
     def get(self, request: Request) -> Response:
         found = selectors.orders_of_buyer(user=request.user)  # type: ignore[arg-type]
         return Response(OrderSerializer(found[:200], many=True).data)
 
+    @extend_schema(
+        operation_id="orders_create",
+        request=OrderCreateSerializer,
+        responses={
+            201: OrderCreatedSerializer,
+            **error_responses(
+                400,
+                403,
+                409,
+                meanings={
+                    409: "The version, or this tier of it, cannot be bought now (e.g. licensed exclusively)."
+                },
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         chosen = OrderCreateSerializer(data=request.data)
         chosen.is_valid(raise_exception=True)
@@ -107,6 +153,7 @@ def _checkout_url(request: Request, order: Order) -> str:
 
 
 class OrderDetailView(APIView):
+    @extend_schema(operation_id="orders_retrieve", responses={200: OrderSerializer, **error_responses(404)})
     def get(self, request: Request, public_id: UUID) -> Response:
         order = get_object_or_404(selectors.orders_of_buyer(user=request.user), public_id=public_id)  # type: ignore[arg-type]
         return Response(OrderSerializer(order).data)
@@ -115,6 +162,9 @@ class OrderDetailView(APIView):
 class LicenseListView(APIView):
     """The licenses held by your organizations."""
 
+    @extend_schema(
+        operation_id="licenses_list", responses={200: LicenseSerializer(many=True), **error_responses()}
+    )
     def get(self, request: Request) -> Response:
         grants = selectors.grants_of_member(user=request.user)  # type: ignore[arg-type]
         return Response(LicenseSerializer(grants[:500], many=True, context={"request": request}).data)
@@ -128,6 +178,9 @@ def _grant(request: Request, public_id: UUID) -> LicenseGrant:
 
 
 class LicenseDetailView(APIView):
+    @extend_schema(
+        operation_id="licenses_retrieve", responses={200: LicenseSerializer, **error_responses(404)}
+    )
     def get(self, request: Request, public_id: UUID) -> Response:
         return Response(LicenseSerializer(_grant(request, public_id), context={"request": request}).data)
 
@@ -135,6 +188,13 @@ class LicenseDetailView(APIView):
 class LicenseFilesView(APIView):
     """Every file of the licensed bundle with a download link; 403 while the license is suspended."""
 
+    @extend_schema(
+        operation_id="licenses_files_list",
+        responses={
+            200: FileLinkSerializer(many=True),
+            **error_responses(403, 404, meanings={403: "The license is suspended (refunded or disputed)."}),
+        },
+    )
     def get(self, request: Request, public_id: UUID) -> Response:
         grant = _grant(request, public_id)
         if grant.status != LicenseGrant.Status.ACTIVE:
@@ -148,6 +208,14 @@ class LicenseFilesView(APIView):
 class LicenseCertificateView(APIView):
     """The signed certificate: verify `signature` (Ed25519, base64) over the UTF-8 bytes of `signed_text`."""
 
+    @extend_schema(
+        operation_id="licenses_certificate_retrieve",
+        responses={
+            # JSON whatever the Accept header: the view answers the stored file, not through a renderer.
+            (200, "application/json"): OpenApiResponse(CertificateSerializer),
+            **error_responses(404),
+        },
+    )
     def get(self, request: Request, public_id: UUID) -> HttpResponse:
         return HttpResponse(
             selectors.certificate_document(_grant(request, public_id)), content_type="application/json"

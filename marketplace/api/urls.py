@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import orders, views
+from . import orders, revocations, views
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="api-me"),
@@ -13,5 +13,13 @@ urlpatterns = [
         "licenses/<uuid:public_id>/certificate/",
         orders.LicenseCertificateView.as_view(),
         name="api-license-certificate",
+    ),
+    path("revocations/", revocations.RevocationFeedView.as_view(), name="api-revocations"),
+    path("webhooks/", revocations.WebhookEndpointListView.as_view(), name="api-webhooks"),
+    path("webhooks/<uuid:public_id>/", revocations.WebhookEndpointDetailView.as_view(), name="api-webhook"),
+    path(
+        "webhooks/<uuid:public_id>/deliveries/",
+        revocations.WebhookDeliveryListView.as_view(),
+        name="api-webhook-deliveries",
     ),
 ]

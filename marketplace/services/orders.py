@@ -22,6 +22,7 @@ from datasets.selectors import latest_published_version
 from datasets.signing_key import signing_key
 from licensing.models import LicenseTerms, LicenseTermsVersion
 from marketplace.models import LicenseGrant, Membership, Order, Organization, User
+from marketplace.services.ledger import ledger_record_sale, ledger_reverse_sale
 
 # How long an order may wait for its payment; a pending exclusive order holds the tier until then.
 CHECKOUT_MINUTES = 30
@@ -177,6 +178,8 @@ def order_fulfil(*, order: Order) -> LicenseGrant:
     _transition(order, Order.Status.FULFILLED)
     order.fulfilled_at = now
     order.save(update_fields=["status", "fulfilled_at"])
+    # In this transaction: the sale is final and its split recorded together, or neither is.
+    ledger_record_sale(order=order)
     return grant
 
 
@@ -271,4 +274,6 @@ def _end_with_suspension(order: Order, status: str, reason: str) -> Order:
     LicenseGrant.objects.filter(order=order, status=LicenseGrant.Status.ACTIVE).update(
         status=LicenseGrant.Status.SUSPENDED, suspended_at=order.ended_at, suspension_reason=reason
     )
+    # The money went back (or is held): the fee and the creators' shares of it are taken off the ledger.
+    ledger_reverse_sale(order=order)
     return order

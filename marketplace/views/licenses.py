@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+from collections.abc import Iterator
 from typing import cast
 from uuid import UUID
 
@@ -11,7 +12,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -93,9 +101,12 @@ def checkout_done(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 @login_required
 def license_list(request: HttpRequest) -> HttpResponse:
-    grants = selectors.grants_of_member(user=_user(request))
+    grants = list(selectors.grants_of_member(user=_user(request)))
     pending = selectors.orders_of_buyer(user=_user(request)).filter(status=Order.Status.PENDING)
-    return render(request, "marketplace/licenses.html", {"grants": grants, "pending": pending})
+    revoked = selectors.revocations_of_grants(grant_ids=[grant.pk for grant in grants])
+    revoked_licenses = [(grant, revoked[grant.pk]) for grant in grants if grant.pk in revoked]
+    context = {"grants": grants, "pending": pending, "revoked_licenses": revoked_licenses}
+    return render(request, "marketplace/licenses.html", context)
 
 
 @login_required
@@ -106,8 +117,28 @@ def license_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     links = []
     if grant.status == LicenseGrant.Status.ACTIVE:
         links = download_links(grant=grant, files=selectors.grant_files(grant=grant))
-    context = {"grant": grant, "links": links, "link_minutes": settings.DOWNLOAD_LINK_SECONDS // 60}
+    revoked = selectors.revocations_of_grants(grant_ids=[grant.pk]).get(grant.pk)
+    context = {
+        "grant": grant,
+        "links": links,
+        "link_minutes": settings.DOWNLOAD_LINK_SECONDS // 60,
+        "revoked": revoked,
+        "revoked_keys": selectors.revoked_sample_keys(grant=grant) if revoked else [],
+    }
     return render(request, "marketplace/license_detail.html", context)
+
+
+@login_required
+@require_GET
+def license_revoked_samples(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """The keys of the license's samples to delete, one a line: what a script removes from a local copy."""
+    grant = selectors.grant_of_member(user=_user(request), public_id=public_id)
+    if grant is None:
+        raise Http404("No license of yours has this id.")
+    keys = selectors.revoked_sample_keys(grant=grant)
+    response = HttpResponse("".join(f"{key}\n" for key in keys), content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{grant.version.name}-revoked-samples.txt"'
+    return response
 
 
 @require_GET
@@ -129,13 +160,65 @@ def download(request: HttpRequest, token: str) -> HttpResponseBase:
         raise PermissionDenied("This license no longer gives access to this file.")
     filename = file.path.rsplit("/", 1)[-1]
     if settings.DOWNLOADS_ACCEL_REDIRECT_PREFIX:
-        # nginx sends the file from its internal location; this worker is free at once.
-        response = HttpResponse(content_type="application/octet-stream")
-        response["X-Accel-Redirect"] = settings.DOWNLOADS_ACCEL_REDIRECT_PREFIX + file.storage_name
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        # nginx sends the file from its internal location (Range requests included); this worker is free.
+        accel = HttpResponse(content_type="application/octet-stream")
+        accel["X-Accel-Redirect"] = settings.DOWNLOADS_ACCEL_REDIRECT_PREFIX + file.storage_name
+        accel["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return accel
+    response: HttpResponseBase
+    requested = _byte_range(request.headers.get("Range", ""), file.byte_size)
+    if requested is None:
+        # FileResponse hands the open file to the server's file wrapper (sendfile where it can).
+        response = FileResponse(
+            default_storage.open(file.storage_name, "rb"), as_attachment=True, filename=filename
+        )
+    elif requested == _UNSATISFIABLE:
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{file.byte_size}"
         return response
-    # FileResponse hands the open file to the server's file wrapper (sendfile where it can).
-    return FileResponse(default_storage.open(file.storage_name, "rb"), as_attachment=True, filename=filename)
+    else:
+        # A resumed download: the rest of the file from where the client's copy stops.
+        start, end = requested
+        response = StreamingHttpResponse(
+            _file_range(file.storage_name, start, end), status=206, content_type="application/octet-stream"
+        )
+        response["Content-Range"] = f"bytes {start}-{end}/{file.byte_size}"
+        response["Content-Length"] = str(end - start + 1)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Accept-Ranges"] = "bytes"
+    return response
+
+
+_UNSATISFIABLE = (-1, -1)
+RANGE_CHUNK_BYTES = 1024 * 1024
+
+
+def _byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """The one byte range a `Range: bytes=START-[END]` header asks for, inclusive; None to send everything.
+
+    Other forms (several ranges, suffixes, other units) are answered with the whole file, as RFC 9110 lets
+    a server do.
+    """
+    unit, _, spec = header.partition("=")
+    first, dash, last = spec.strip().partition("-")
+    if unit.strip() != "bytes" or not dash or not first.isdigit() or (last and not last.isdigit()):
+        return None
+    start, end = int(first), min(int(last) if last else size - 1, size - 1)
+    if start >= size or end < start:
+        return _UNSATISFIABLE
+    return start, end
+
+
+def _file_range(name: str, start: int, end: int) -> Iterator[bytes]:
+    with default_storage.open(name, "rb") as stored:
+        stored.seek(start)
+        remaining = end - start + 1
+        while remaining > 0:
+            chunk = stored.read(min(RANGE_CHUNK_BYTES, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+            yield chunk
 
 
 def _certificate_grant(public_id: UUID) -> LicenseGrant:

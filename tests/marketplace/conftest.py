@@ -15,6 +15,7 @@ from marketplace.models import Order
 from marketplace.services.orders import order_create
 from tests.datasets.conftest import offered_dataset, sellable_photo  # noqa: F401 - fixtures used below
 from tests.factories import BuyerFactory
+from tests.marketplace.revocation_helpers import tasks_in_process, webhook_receiver  # noqa: F401 - fixtures
 from tests.stripe_standin import StripeStandIn, sign
 
 STRIPE_TEST_KEY = "sk_test_standin"

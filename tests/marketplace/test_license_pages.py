@@ -143,3 +143,35 @@ def test_the_certificate_page_says_whether_the_signature_holds(client, on_sale, 
 
 def test_an_unknown_certificate_is_404(client):
     assert client.get("/certificates/00000000-0000-0000-0000-000000000000/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "expected"),
+    [
+        ("bytes=10-", 206, slice(10, None)),
+        ("bytes=0-9", 206, slice(0, 10)),
+        ("bytes=5-100000000", 206, slice(5, None)),
+        ("bytes=-5", 200, slice(None)),  # a suffix range: the whole file, which RFC 9110 allows
+        ("items=0-1", 200, slice(None)),
+        ("bytes=99999999-", 416, None),
+    ],
+)
+def test_a_download_resumes_from_a_byte_range(client, on_sale, buyer, header, status, expected):
+    grant = _bought(on_sale, buyer)
+    client.force_login(buyer)
+    link = next(
+        link
+        for link in client.get(f"/account/licenses/{grant.public_id}/").context["links"]
+        if link.path == "SHA256SUMS"
+    )
+    whole = default_storage.open(on_sale.files.get(path="SHA256SUMS").storage_name).read()
+
+    response = client.get(link.url, HTTP_RANGE=header)
+
+    assert response.status_code == status
+    if expected is not None:
+        assert b"".join(response.streaming_content) == whole[expected]
+        assert response["Accept-Ranges"] == "bytes"
+    if status == 206:
+        start = expected.start
+        assert response["Content-Range"] == f"bytes {start}-{len(whole[: expected.stop]) - 1}/{len(whole)}"

@@ -16,6 +16,7 @@ from creators.services import asset_ingest, asset_upload
 from datasets.build import version_build
 from datasets.models import Dataset, DatasetVersion
 from datasets.services import dataset_save, dataset_set_public, version_create
+from datasets.templatetags.prices import price
 from licensing.models import Consent, LicenseTerms, Permission, Release, Use
 from licensing.selectors import sellable_assets
 from licensing.services import (
@@ -37,6 +38,7 @@ from licensing.services import (
 )
 from marketplace.demo_media import demo_photos, demo_release_scan, demo_signature, demo_video
 from marketplace.models import Order, User
+from marketplace.selectors import creator_earnings_from_order
 from marketplace.services import orders, reviewer_grant, user_signup
 
 DEMO_PHOTOS = 8
@@ -228,6 +230,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo purchase: {buyer.email} holds license {grant.public_id} on {grant.version.name} "
             f"({grant.terms_version.terms.name}); its files are under My licenses."
+        )
+        creator = User.objects.get(email=DEMO_ACCOUNTS[0][0]).creator_profile
+        share = creator_earnings_from_order(creator=creator, order=order)
+        self.stdout.write(
+            f"Demo earnings: {DEMO_ACCOUNTS[0][0]} earned {price(share)} from that sale; see Earnings."
         )
 
     def _signing_links(self) -> None:

@@ -1,0 +1,3 @@
+from datamarket.cli import main
+
+raise SystemExit(main())
