@@ -23,9 +23,10 @@ from rest_framework.request import Request
 
 from bench.harness import Result
 from datasets import selectors
-from datasets.catalog_api import CatalogJSONRenderer, CatalogLinks, CatalogListView, catalog_item
+from datasets.catalog_api import CatalogLinks, CatalogListView, catalog_item
 from datasets.models import Dataset, DatasetVersion, Offer
 from licensing.models import LicenseTerms
+from marketplace.api.renderers import FastJSONRenderer
 
 DATASETS = 1_000
 REPEATS = 5
@@ -138,7 +139,7 @@ def _catalog_page(request: Request, size: int) -> bytes:
     page = selectors.catalog_page(query=selectors.CatalogQuery(page_size=size), with_facets=False)
     links = CatalogLinks(request)
     body = {"results": [catalog_item(row, links) for row in page.rows], "next_cursor": page.next_cursor}
-    return CatalogJSONRenderer().render(body)
+    return FastJSONRenderer().render(body)
 
 
 def _best_cpu(operation: Callable[[], Any]) -> float:
