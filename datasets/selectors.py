@@ -18,7 +18,6 @@ from django.db.models import (
     Exists,
     F,
     FloatField,
-    Func,
     OuterRef,
     Q,
     QuerySet,
@@ -27,6 +26,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce, Substr
 
 from creators.models import DuplicateFlag, MediaAsset
@@ -411,7 +411,7 @@ def dataset_filters_in_words(*, dataset: Dataset) -> list[str]:
 
 # The PostgreSQL function (migration 0003) that turns a dataset's own columns into its search document, and
 # that a GIN expression index is built on: the query must call it exactly so for the index to be used.
-SEARCH_DOCUMENT_FUNCTION = "datasets_search_document"
+SEARCH_DOCUMENT_COLUMN = "search_document"
 SEARCH_CONFIG = "english"
 CURSOR_SALT = "datasets.catalog.cursor"
 MAX_SEARCH_TERMS = 10  # the SQLite fallback builds one OR per term: a long query must not build a huge one
@@ -560,14 +560,14 @@ def _cheapest_price(query: CatalogQuery) -> Subquery:
     return Subquery(offers.order_by("price_cents").values("price_cents")[:1])
 
 
-def search_document(*, dataset: str = "dataset__") -> Func:
-    """A dataset's search document, as the GIN index holds it (`dataset`: the path to the dataset's fields)."""
-    columns = ("title", "description", "intended_uses", "category", "categories", "tags")
-    return Func(
-        *(F(f"{dataset}{column}") for column in columns),
-        function=SEARCH_DOCUMENT_FUNCTION,
-        output_field=SearchVectorField(),
-    )
+def search_document() -> RawSQL:
+    """A dataset's stored search document (PostgreSQL's generated column, GIN-indexed; migration 0004).
+
+    The model does not declare the column: it exists only on PostgreSQL, and PostgreSQL alone writes it. It is
+    named unqualified: only the dataset table has it, and the queries alias that table differently
+    (subqueries for facets), so a qualified name would not always resolve.
+    """
+    return RawSQL(f'"{SEARCH_DOCUMENT_COLUMN}"', [], output_field=SearchVectorField())  # noqa: S611 (a constant)
 
 
 def _category_codes_labelled(term: str) -> list[str]:
