@@ -13,7 +13,8 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from creators.models import MediaAsset
-from datasets.models import Dataset, Offer
+from datasets import build, services
+from datasets.models import Dataset, DatasetVersion, Offer
 from licensing.models import LicenseTerms
 from tests.creators.ingest.test_video import make_video
 from tests.factories import ConsentFactory, MediaAssetFactory
@@ -114,3 +115,14 @@ def buyer_python(tmp_path_factory) -> str:
     if installed.returncode != 0:
         pytest.skip(f"Hugging Face datasets could not be installed: {installed.stderr.strip()[-300:]}")
     return python
+
+
+def publish_first_version(dataset: Dataset) -> DatasetVersion:
+    """Freeze the dataset's selection, build the bundle in process, and put the dataset in the catalog."""
+    version = services.version_create(dataset=dataset, actor=None)
+    build.version_build(version_id=version.pk)
+    version.refresh_from_db()
+    assert version.status == DatasetVersion.Status.PUBLISHED, version.failure_reason
+    Dataset.objects.filter(pk=dataset.pk).update(is_public=True)
+    dataset.refresh_from_db()
+    return version

@@ -8,12 +8,15 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from datasets import build, services
-from datasets.models import Dataset, DatasetVersion
+from datasets.models import Dataset
 from marketplace import payments
 from marketplace.models import Order
 from marketplace.services.orders import order_create
-from tests.datasets.conftest import offered_dataset, sellable_photo  # noqa: F401 - fixtures used below
+from tests.datasets.conftest import (  # noqa: F401 - fixtures used below
+    offered_dataset,
+    publish_first_version,
+    sellable_photo,
+)
 from tests.factories import BuyerFactory
 from tests.marketplace.revocation_helpers import tasks_in_process, webhook_receiver  # noqa: F401 - fixtures
 from tests.stripe_standin import StripeStandIn, sign
@@ -38,10 +41,8 @@ def stripe_api(settings) -> Iterator[StripeStandIn]:
 def dataset_on_sale(media_root, offered_dataset, sellable_photo) -> Dataset:  # noqa: F811 - fixtures
     """A public dataset with a published version, offered under the research and commercial tiers."""
     sellable_photo()
-    dataset = offered_dataset(is_public=True)
-    version = services.version_create(dataset=dataset, actor=None)
-    build.version_build(version_id=version.pk)
-    assert DatasetVersion.objects.get(pk=version.pk).status == DatasetVersion.Status.PUBLISHED
+    dataset = offered_dataset()
+    publish_first_version(dataset)
     return dataset
 
 

@@ -1,12 +1,11 @@
 """Sales of a version whose samples belong to several creators, for the ledger, payout and earnings tests."""
 
 from creators.models import CreatorProfile
-from datasets import build, services
-from datasets.models import Dataset, DatasetVersion, Offer
+from datasets.models import Dataset, Offer
 from licensing.models import LicenseTerms
 from marketplace.models import Order, User
 from marketplace.services import orders
-from tests.datasets.conftest import photo_bytes, store_sellable
+from tests.datasets.conftest import photo_bytes, publish_first_version, store_sellable
 from tests.factories import BuyerFactory
 
 _seeds = iter(range(1_000, 1_000_000))
@@ -21,12 +20,7 @@ def dataset_of(photos_by_creator: dict[CreatorProfile, int], *, price_cents: int
     Offer.objects.create(
         dataset=dataset, terms=LicenseTerms.objects.get(slug="research"), price_cents=price_cents
     )
-    version = services.version_create(dataset=dataset, actor=None)
-    build.version_build(version_id=version.pk)
-    version.refresh_from_db()
-    assert version.status == DatasetVersion.Status.PUBLISHED, version.failure_reason
-    Dataset.objects.filter(pk=dataset.pk).update(is_public=True)
-    dataset.refresh_from_db()
+    publish_first_version(dataset)
     return dataset
 
 

@@ -8,14 +8,13 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
-from datasets import build, services
 from datasets.models import Dataset, DatasetVersion, Offer
 from datasets.packaging.checksums import load_public_key, public_key_pem
 from datasets.signing_key import signing_key
 from licensing.models import LicenseTerms
 from marketplace.models import LicenseGrant, Order
 from marketplace.services import orders
-from tests.datasets.conftest import photo_bytes, store_sellable
+from tests.datasets.conftest import photo_bytes, publish_first_version, store_sellable
 from tests.factories import BuyerFactory, CreatorFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,13 +29,7 @@ def put_on_sale(slug: str = "city-life", photos: int = 2, **offers: int) -> Data
         Offer.objects.create(
             dataset=dataset, terms=LicenseTerms.objects.get(slug=terms_slug), price_cents=cents
         )
-    version = services.version_create(dataset=dataset, actor=None)
-    build.version_build(version_id=version.pk)
-    version.refresh_from_db()
-    assert version.status == DatasetVersion.Status.PUBLISHED, version.failure_reason
-    Dataset.objects.filter(pk=dataset.pk).update(is_public=True)
-    dataset.refresh_from_db()
-    return version
+    return publish_first_version(dataset)
 
 
 @pytest.fixture
