@@ -28,6 +28,7 @@ from .catalog_api import catalog_params
 from .forms import DatasetForm, VersionBuildForm, VersionWithdrawForm, VisibilityForm
 from .models import Dataset, DatasetVersion, MediaType, Offer
 from .packaging.description import CROISSANT_NAME, DATASHEET_NAME
+from .templatetags import prices
 
 PREVIEW_GRID_SIZE = 24
 # Public previews may sit in shared caches for an hour; a reviewer's preview of a hidden dataset may not.
@@ -222,10 +223,6 @@ class OfferRow:
     permits: str
 
 
-def price_text(cents: int) -> str:
-    return f"${cents / 100:,.2f}"
-
-
 def _offer_rows(offers: Iterable[Offer]) -> list[OfferRow]:
     """Each priced tier with what it lets a buyer do, in words."""
     rows = []
@@ -239,7 +236,7 @@ def _offer_rows(offers: Iterable[Offer]) -> list[OfferRow]:
             if terms.likeness_generation
             else "No generating people's likeness.",
         ]
-        rows.append(OfferRow(terms=terms, price=price_text(offer.price_cents), permits=" ".join(permits)))
+        rows.append(OfferRow(terms=terms, price=prices.price(offer.price_cents), permits=" ".join(permits)))
     return rows
 
 
@@ -415,7 +412,7 @@ def _catalog_cards(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         {
             **row,
             "media_label": media_labels.get(row["media_type"], row["media_type"]),
-            "price_from": price_text(row["cheapest"]) if row["cheapest"] is not None else "",
+            "price_from": prices.price(row["cheapest"]) if row["cheapest"] is not None else "",
         }
         for row in rows
     ]

@@ -3,7 +3,6 @@
 import base64
 import binascii
 from collections.abc import Iterator
-from typing import cast
 from uuid import UUID
 
 from cryptography.exceptions import InvalidSignature
@@ -30,14 +29,10 @@ from licensing.models import Use
 from marketplace import payments, selectors
 from marketplace.downloads import download_links, download_token_read
 from marketplace.forms import CheckoutStartForm
-from marketplace.models import LicenseGrant, Order, User
+from marketplace.models import LicenseGrant, Order
 from marketplace.selectors import certificate_document
 from marketplace.services import orders
-
-
-def _user(request: HttpRequest) -> User:
-    """The signed-in account (every view using it is login_required)."""
-    return cast(User, request.user)
+from marketplace.views.signed_in import signed_in_user
 
 
 @login_required
@@ -50,7 +45,7 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
     dataset = get_object_or_404(Dataset, slug=form.cleaned_data["dataset"], is_public=True)
     try:
         order = orders.order_create(
-            buyer=_user(request), dataset=dataset, terms_slug=form.cleaned_data["tier"]
+            buyer=signed_in_user(request), dataset=dataset, terms_slug=form.cleaned_data["tier"]
         )
     except (ValidationError, PermissionDenied) as error:
         messages.error(request, " ".join(getattr(error, "messages", None) or [str(error)]))
@@ -67,7 +62,7 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
 
 
 def _own_order(request: HttpRequest, public_id: UUID) -> Order:
-    return get_object_or_404(selectors.orders_of_buyer(user=_user(request)), public_id=public_id)
+    return get_object_or_404(selectors.orders_of_buyer(user=signed_in_user(request)), public_id=public_id)
 
 
 @login_required
@@ -78,7 +73,7 @@ def checkout(request: HttpRequest, public_id: UUID) -> HttpResponse:
         return redirect("license-detail", public_id=order.grant.public_id)
     if request.method == "POST":
         try:
-            grant = orders.order_pay_test(order=order, buyer=_user(request))
+            grant = orders.order_pay_test(order=order, buyer=signed_in_user(request))
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
@@ -101,8 +96,8 @@ def checkout_done(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 @login_required
 def license_list(request: HttpRequest) -> HttpResponse:
-    grants = list(selectors.grants_of_member(user=_user(request)))
-    pending = selectors.orders_of_buyer(user=_user(request)).filter(status=Order.Status.PENDING)
+    grants = list(selectors.grants_of_member(user=signed_in_user(request)))
+    pending = selectors.orders_of_buyer(user=signed_in_user(request)).filter(status=Order.Status.PENDING)
     revoked = selectors.revocations_of_grants(grant_ids=[grant.pk for grant in grants])
     revoked_licenses = [(grant, revoked[grant.pk]) for grant in grants if grant.pk in revoked]
     context = {"grants": grants, "pending": pending, "revoked_licenses": revoked_licenses}
@@ -111,7 +106,7 @@ def license_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def license_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    grant = selectors.grant_of_member(user=_user(request), public_id=public_id)
+    grant = selectors.grant_of_member(user=signed_in_user(request), public_id=public_id)
     if grant is None:
         raise Http404("No license of yours has this id.")
     links = []
@@ -132,7 +127,7 @@ def license_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_GET
 def license_revoked_samples(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """The keys of the license's samples to delete, one a line: what a script removes from a local copy."""
-    grant = selectors.grant_of_member(user=_user(request), public_id=public_id)
+    grant = selectors.grant_of_member(user=signed_in_user(request), public_id=public_id)
     if grant is None:
         raise Http404("No license of yours has this id.")
     keys = selectors.revoked_sample_keys(grant=grant)

@@ -1,7 +1,5 @@
 """The organizations a buyer belongs to: who is in each, and (for owners) adding and removing people."""
 
-from typing import cast
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,22 +8,19 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from marketplace.models import Membership, Organization, User
+from marketplace.models import Membership, Organization
 from marketplace.services import organizations
+from marketplace.views.signed_in import signed_in_user
 
 
 class MemberAddForm(forms.Form):
     email = forms.EmailField(label="Buyer's email", max_length=254)
 
 
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
-
-
 @login_required
 def organization_list(request: HttpRequest) -> HttpResponse:
     memberships = (
-        Membership.objects.filter(user=_user(request))
+        Membership.objects.filter(user=signed_in_user(request))
         .select_related("organization")
         .prefetch_related("organization__memberships__user")
         .order_by("-is_default", "organization__name")
@@ -36,7 +31,7 @@ def organization_list(request: HttpRequest) -> HttpResponse:
 
 
 def _organization_of(request: HttpRequest, public_id: str) -> Organization:
-    return get_object_or_404(Organization, public_id=public_id, memberships__user=_user(request))
+    return get_object_or_404(Organization, public_id=public_id, memberships__user=signed_in_user(request))
 
 
 def _report(request: HttpRequest, error: ValidationError | PermissionDenied) -> None:
@@ -54,7 +49,7 @@ def member_add(request: HttpRequest, public_id: str) -> HttpResponse:
         return redirect("organization-list")
     try:
         membership = organizations.membership_add(
-            organization=organization, actor=_user(request), email=form.cleaned_data["email"]
+            organization=organization, actor=signed_in_user(request), email=form.cleaned_data["email"]
         )
     except (ValidationError, PermissionDenied) as error:
         _report(request, error)
@@ -68,7 +63,9 @@ def member_add(request: HttpRequest, public_id: str) -> HttpResponse:
 def member_remove(request: HttpRequest, public_id: str, user_id: int) -> HttpResponse:
     organization = _organization_of(request, public_id)
     try:
-        organizations.membership_remove(organization=organization, actor=_user(request), user_id=user_id)
+        organizations.membership_remove(
+            organization=organization, actor=signed_in_user(request), user_id=user_id
+        )
     except (ValidationError, PermissionDenied) as error:
         _report(request, error)
     else:

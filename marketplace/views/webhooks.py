@@ -15,6 +15,7 @@ from creators.forms import add_service_errors
 from marketplace import selectors
 from marketplace.models import Membership, Organization, User, WebhookEndpoint
 from marketplace.services import revocations
+from marketplace.views.signed_in import signed_in_user
 
 NEW_SECRET_SESSION_KEY = "new_webhook_secret"  # noqa: S105 - a session key's name
 
@@ -36,10 +37,6 @@ class WebhookEndpointForm(forms.Form):
             self.fields["organization"].widget = forms.HiddenInput()
 
 
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
-
-
 def _owned_organizations(user: User) -> list[tuple[str, str]]:
     return [
         (str(public_id), name)
@@ -51,7 +48,7 @@ def _owned_organizations(user: User) -> list[tuple[str, str]]:
 
 @login_required
 def webhook_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = signed_in_user(request)
     owned = _owned_organizations(user)
     form = WebhookEndpointForm(request.POST if request.method == "POST" else None, owned=owned)
     if request.method == "POST" and form.is_valid():
@@ -86,7 +83,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
 
 
 def _endpoint_of(request: HttpRequest, public_id: str) -> WebhookEndpoint:
-    endpoint = selectors.webhook_endpoint_of_member(user=_user(request), public_id=public_id)
+    endpoint = selectors.webhook_endpoint_of_member(user=signed_in_user(request), public_id=public_id)
     if endpoint is None:
         raise Http404("No webhook endpoint of yours has this id.")
     return endpoint
@@ -99,7 +96,7 @@ def webhook_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         "endpoint": endpoint,
         "deliveries": selectors.webhook_deliveries_of_endpoint(endpoint=endpoint),
         "is_owner": endpoint.organization.memberships.filter(
-            user=_user(request), role=Membership.Role.OWNER
+            user=signed_in_user(request), role=Membership.Role.OWNER
         ).exists(),
     }
     return render(request, "marketplace/webhook_detail.html", context)
@@ -111,7 +108,9 @@ def webhook_set_active(request: HttpRequest, public_id: str) -> HttpResponse:
     endpoint = _endpoint_of(request, public_id)
     active = request.POST.get("active") == "1"
     try:
-        revocations.webhook_endpoint_set_active(endpoint=endpoint, actor=_user(request), active=active)
+        revocations.webhook_endpoint_set_active(
+            endpoint=endpoint, actor=signed_in_user(request), active=active
+        )
     except PermissionDenied as error:
         messages.error(request, str(error))
     else:
@@ -124,7 +123,7 @@ def webhook_set_active(request: HttpRequest, public_id: str) -> HttpResponse:
 def webhook_delete(request: HttpRequest, public_id: str) -> HttpResponse:
     endpoint = _endpoint_of(request, public_id)
     try:
-        revocations.webhook_endpoint_delete(endpoint=endpoint, actor=_user(request))
+        revocations.webhook_endpoint_delete(endpoint=endpoint, actor=signed_in_user(request))
     except PermissionDenied as error:
         messages.error(request, str(error))
         return redirect("webhook-detail", public_id=endpoint.public_id)
