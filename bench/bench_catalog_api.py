@@ -25,6 +25,7 @@ from bench.harness import Result
 from datasets import selectors
 from datasets.catalog_api import CatalogLinks, CatalogListView, catalog_item
 from datasets.models import Dataset, DatasetVersion, Offer
+from datasets.services import versions_on_sale_refresh
 from licensing.models import LicenseTerms
 from marketplace.api.renderers import FastJSONRenderer
 
@@ -63,6 +64,7 @@ def _make_catalog() -> None:
         )
         for n, dataset in enumerate(datasets)
     )
+    versions_on_sale_refresh(datasets=Dataset.objects.all())
 
 
 # --- The baseline ------------------------------------------------------------------------------------------

@@ -67,7 +67,8 @@ class CatalogParamsSerializer(serializers.Serializer):
     sort = serializers.ChoiceField(
         choices=selectors.CatalogSort.choices,
         required=False,
-        help_text="Default: relevance when searching, newest otherwise.",
+        help_text="Default: relevance (datasets whose title holds the words first, then newest first) when "
+        "searching, newest otherwise.",
     )
     cursor = serializers.CharField(
         required=False, max_length=500, help_text="The `next_cursor` of the previous page."
@@ -158,7 +159,7 @@ def catalog_item(row: dict[str, Any], links: CatalogLinks) -> dict[str, Any]:
         "price_from_cents": row["cheapest"],
         "currency": settings.MARKETPLACE_CURRENCY,
         "offers": [{**offer, "currency": settings.MARKETPLACE_CURRENCY} for offer in row["offers"]],
-        "relevance": row.get("rank"),
+        "relevance": row.get("relevance"),
         "preview_url": links.preview(slug, row["preview_key"]) if row["preview_key"] else None,
         "url": links.page(slug),
         "api_url": links.api(slug),
@@ -204,7 +205,11 @@ class CatalogItemSerializer(serializers.Serializer):
     )
     currency = serializers.CharField()
     offers = CatalogOfferSerializer(many=True)
-    relevance = serializers.FloatField(allow_null=True, help_text="When searching: higher matches better.")
+    relevance = serializers.FloatField(
+        allow_null=True,
+        help_text="When searching with the default order: 2 when the title holds the words, 1 when they are "
+        "found elsewhere (description, uses, category, tags). Best match sorts by it, then newest first.",
+    )
     preview_url = serializers.URLField(
         allow_null=True, help_text="A watermarked preview of the first sample."
     )

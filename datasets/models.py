@@ -43,6 +43,14 @@ class Dataset(models.Model):
     included_assets = models.ManyToManyField("creators.MediaAsset", blank=True, related_name="+")
     excluded_assets = models.ManyToManyField("creators.MediaAsset", blank=True, related_name="+")
 
+    # The version a buyer gets: the newest published one, kept here by the services that publish, supersede
+    # and withdraw versions (services.version_on_sale_refresh). The catalog reads a dataset's row alone, and
+    # walks its newest-first index, rather than finding each dataset's newest published version per query.
+    version_on_sale = models.OneToOneField(
+        "DatasetVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    on_sale_since = models.DateTimeField(null=True, blank=True)  # when that version was published
+
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -54,6 +62,15 @@ class Dataset(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(media_type__in=["any", "image", "video"]), name="dataset_media_type_valid"
+            ),
+        ]
+        indexes = [
+            # The catalog, newest first: the default order, and the order within each class of search match.
+            models.Index(
+                models.F("on_sale_since").desc(),
+                models.F("id").desc(),
+                name="datasets_catalog_newest",
+                condition=models.Q(is_public=True, version_on_sale__isnull=False),
             ),
         ]
 

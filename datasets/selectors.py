@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
+from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import connection, models
@@ -27,7 +27,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast, Coalesce, Substr
+from django.db.models.functions import Coalesce, Substr
 
 from creators.models import DuplicateFlag, MediaAsset
 from licensing.models import Permission, Use
@@ -299,7 +299,7 @@ def version_statistics(*, version: DatasetVersion) -> VersionStatistics:
 
 def catalog_datasets() -> QuerySet[Dataset]:
     """Datasets anyone may see: public, with a published version on sale."""
-    return Dataset.objects.filter(is_public=True, versions__status=DatasetVersion.Status.PUBLISHED).distinct()
+    return Dataset.objects.filter(is_public=True, version_on_sale__isnull=False)
 
 
 def viewable_datasets(*, user: Any) -> QuerySet[Dataset]:
@@ -409,11 +409,16 @@ def dataset_filters_in_words(*, dataset: Dataset) -> list[str]:
 
 # --- The catalog: search, facets, sorting and keyset pages ------------------------------------------------
 
-# The PostgreSQL function (migration 0003) that turns a dataset's own columns into its search document, and
-# that a GIN expression index is built on: the query must call it exactly so for the index to be used.
+# The dataset's search documents on PostgreSQL: all its words (title, description, uses, category, tags),
+# and its title's alone, which tells the first class of best match from the second.
 SEARCH_DOCUMENT_COLUMN = "search_document"
+TITLE_DOCUMENT_COLUMN = "title_document"
 SEARCH_CONFIG = "english"
-CURSOR_SALT = "datasets.catalog.cursor"
+# Relevance classes of best match: the title holds the words, or they are found elsewhere in the dataset.
+RELEVANCE_IN_TITLE = 2.0
+RELEVANCE_ELSEWHERE = 1.0
+# v2: keys and ids are the dataset's since the catalog reads dataset rows; older cursors are refused.
+CURSOR_SALT = "datasets.catalog.cursor.v2"
 MAX_SEARCH_TERMS = 10  # the SQLite fallback builds one OR per term: a long query must not build a huge one
 SUMMARY_CHARACTERS = 280  # of the description, on a catalog card
 
@@ -510,9 +515,21 @@ class CatalogPage:
     facets: dict[str, list[FacetValue]] | None
 
 
+def _key_as_json(key: Any) -> Any:
+    if isinstance(key, list):  # best match: [relevance class, publication time]
+        return [_key_as_json(part) for part in key]
+    return key.isoformat() if isinstance(key, datetime.datetime) else key
+
+
 def catalog_cursor_encode(cursor: CatalogCursor) -> str:
-    key = cursor.key.isoformat() if isinstance(cursor.key, datetime.datetime) else cursor.key
-    return signing.dumps([cursor.sort, key, cursor.pk, cursor.filters], salt=CURSOR_SALT)
+    return signing.dumps([cursor.sort, _key_as_json(cursor.key), cursor.pk, cursor.filters], salt=CURSOR_SALT)
+
+
+def _moment(text: Any) -> datetime.datetime:
+    """A publication time from a cursor; ValueError when it is not one."""
+    if not isinstance(text, str):
+        raise ValueError(text)
+    return datetime.datetime.fromisoformat(text)
 
 
 def catalog_cursor_decode(text: str, *, query: CatalogQuery) -> CatalogCursor:
@@ -532,137 +549,211 @@ def catalog_cursor_decode(text: str, *, query: CatalogQuery) -> CatalogCursor:
         )
     if not isinstance(pk, int):
         raise invalid
-    if sort == CatalogSort.NEWEST:
-        try:
-            key = datetime.datetime.fromisoformat(key)
-        except (TypeError, ValueError):
-            raise invalid from None
-    elif not isinstance(key, int | float) or isinstance(key, bool):
-        raise invalid
+    try:
+        if sort == CatalogSort.NEWEST:
+            key = _moment(key)
+        elif sort == CatalogSort.RELEVANCE:
+            relevance, published = key
+            if relevance not in (RELEVANCE_IN_TITLE, RELEVANCE_ELSEWHERE):
+                raise ValueError(relevance)
+            key = [float(relevance), _moment(published)]
+        elif not isinstance(key, int | float) or isinstance(key, bool):
+            raise invalid
+    except (TypeError, ValueError):
+        raise invalid from None
     return CatalogCursor(sort=sort, key=key, pk=pk, filters=filters)
-
-
-def _on_sale_versions() -> QuerySet[DatasetVersion]:
-    """One row per catalog dataset: its latest published version, of a public dataset."""
-    newer = DatasetVersion.objects.filter(
-        dataset=OuterRef("dataset"), status=DatasetVersion.Status.PUBLISHED, number__gt=OuterRef("number")
-    )
-    return DatasetVersion.objects.filter(
-        status=DatasetVersion.Status.PUBLISHED, dataset__is_public=True
-    ).filter(~Exists(newer))
 
 
 def _cheapest_price(query: CatalogQuery) -> Subquery:
     """The lowest price of the dataset's offers, among the chosen tiers when some are chosen."""
-    offers = Offer.objects.filter(dataset=OuterRef("dataset_id"))
+    offers = Offer.objects.filter(dataset=OuterRef("pk"))
     if query.tiers:
         offers = offers.filter(terms__slug__in=query.tiers)
     return Subquery(offers.order_by("price_cents").values("price_cents")[:1])
 
 
-def search_document() -> RawSQL:
-    """A dataset's stored search document (PostgreSQL's generated column, GIN-indexed; migration 0004).
+def _stored_document(column: str) -> RawSQL:
+    """A search document PostgreSQL keeps on the dataset's row (generated columns, GIN-indexed; migrations 0004
+    and 0005).
 
-    The model does not declare the column: it exists only on PostgreSQL, and PostgreSQL alone writes it. It is
-    named unqualified: only the dataset table has it, and the queries alias that table differently
+    The model does not declare these columns: they exist only on PostgreSQL, and PostgreSQL alone writes them.
+    They are named unqualified: only the dataset table has them, and the queries alias that table differently
     (subqueries for facets), so a qualified name would not always resolve.
     """
-    return RawSQL(f'"{SEARCH_DOCUMENT_COLUMN}"', [], output_field=SearchVectorField())  # noqa: S611 (a constant)
+    return RawSQL(f'"{column}"', [], output_field=SearchVectorField())  # noqa: S611 (a constant)
 
 
 def _category_codes_labelled(term: str) -> list[str]:
     return [code for code, label in MediaAsset.Category.choices if term in label.lower()]
 
 
-def _matching_text(versions: QuerySet[DatasetVersion], text: str) -> QuerySet[DatasetVersion]:
-    """The versions whose dataset matches the words, annotated with `rank` (higher is better).
+def _search_terms(text: str) -> list[str]:
+    return text.lower().split()[:MAX_SEARCH_TERMS]
 
-    PostgreSQL: the words as a web search (quotes, OR, -word) against the indexed document, ranked by
-    ts_rank. SQLite, the embedded default: every word must occur in some field; the rank counts the words
-    found in the title.
+
+def _matching_text(datasets: QuerySet[Dataset], text: str) -> QuerySet[Dataset]:
+    """The datasets the words find.
+
+    PostgreSQL: the words as a web search (quotes, OR, -word) against the indexed document of the title,
+    description, uses, category and tags. SQLite, the embedded default: every word must occur in one of them.
     """
     if connection.vendor == "postgresql":
         words = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
-        # ts_rank is a float4; as a float8 it survives the round trip through the cursor exactly.
-        rank = Cast(SearchRank(F("document"), words), FloatField())
-        return versions.annotate(document=search_document()).filter(document=words).annotate(rank=rank)
-    terms = text.lower().split()[:MAX_SEARCH_TERMS]
-    in_title = []
-    for term in terms:
-        versions = versions.filter(
-            Q(dataset__title__icontains=term)
-            | Q(dataset__description__icontains=term)
-            | Q(dataset__intended_uses__icontains=term)
-            | Q(dataset__category__in=_category_codes_labelled(term))
-            | Q(dataset__tags__icontains=term)
+        return datasets.annotate(
+            document=_stored_document(SEARCH_DOCUMENT_COLUMN),
+            title_document=_stored_document(TITLE_DOCUMENT_COLUMN),
+        ).filter(document=words)
+    for term in _search_terms(text):
+        datasets = datasets.filter(
+            Q(title__icontains=term)
+            | Q(description__icontains=term)
+            | Q(intended_uses__icontains=term)
+            | Q(category__in=_category_codes_labelled(term))
+            | Q(tags__icontains=term)
         )
-        in_title.append(Case(When(dataset__title__icontains=term, then=1.0), default=0.0))
-    return versions.annotate(rank=sum(in_title[1:], in_title[0]) if in_title else Value(0.0))
+    return datasets
 
 
-def _catalog_filtered(query: CatalogQuery, *, leave_out: str = "") -> QuerySet[DatasetVersion]:
+def _in_title(text: str) -> Q:
+    """The datasets whose title alone holds the words (of those `_matching_text` found)."""
+    if connection.vendor == "postgresql":
+        return Q(title_document=SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch"))
+    in_title = Q()
+    for term in _search_terms(text):
+        in_title &= Q(title__icontains=term)
+    return in_title
+
+
+def _catalog_filtered(query: CatalogQuery, *, leave_out: str = "") -> QuerySet[Dataset]:
     """The catalog narrowed by the query's words and filters, but the one named by `leave_out`.
 
     Facet counts leave their own filter out, so a buyer sees what choosing another value would give.
     """
-    versions: QuerySet[DatasetVersion] = _on_sale_versions().annotate(
-        cheapest=Coalesce(_cheapest_price(query), 0)
+    datasets: QuerySet[Dataset] = catalog_datasets().annotate(
+        cheapest=Coalesce(_cheapest_price(query), 0), item_count=F("version_on_sale__item_count")
     )
     if query.text:
-        versions = _matching_text(versions, query.text)
+        datasets = _matching_text(datasets, query.text)
     if query.categories and leave_out != "category":
-        versions = versions.filter(dataset__category__in=query.categories)
+        datasets = datasets.filter(category__in=query.categories)
     if query.media_types and leave_out != "media_type":
-        versions = versions.filter(dataset__media_type__in=query.media_types)
+        datasets = datasets.filter(media_type__in=query.media_types)
     if query.tiers and leave_out != "tier":
-        versions = versions.filter(
-            Exists(Offer.objects.filter(dataset=OuterRef("dataset_id"), terms__slug__in=query.tiers))
+        datasets = datasets.filter(
+            Exists(Offer.objects.filter(dataset=OuterRef("pk"), terms__slug__in=query.tiers))
         )
     if query.sizes and leave_out != "size":
         chosen = Q()
         for bucket in SIZE_BUCKETS:
             if bucket.slug in query.sizes:
                 chosen |= bucket.q("item_count")
-        versions = versions.filter(chosen)
+        datasets = datasets.filter(chosen)
     if leave_out != "price":
         if query.min_price is not None:
-            versions = versions.filter(Q(cheapest__gte=query.min_price))
+            datasets = datasets.filter(Q(cheapest__gte=query.min_price))
         if query.max_price is not None:
-            versions = versions.filter(Q(cheapest__lte=query.max_price))
-    return versions
+            datasets = datasets.filter(Q(cheapest__lte=query.max_price))
+    return datasets
 
 
-# The sort key of each order, and whether it runs from the highest; the version's id breaks ties.
+# The sort key of each order, and whether it runs from the highest; the dataset's id breaks ties. Best match
+# is by relevance first (RELEVANCE_CLASSES), then newest.
 _SORT_KEYS: dict[str, tuple[str, bool]] = {
-    CatalogSort.RELEVANCE: ("rank", True),
-    CatalogSort.NEWEST: ("published_at", True),
+    CatalogSort.RELEVANCE: ("on_sale_since", True),
+    CatalogSort.NEWEST: ("on_sale_since", True),
     CatalogSort.PRICE_LOW: ("cheapest", False),
     CatalogSort.PRICE_HIGH: ("cheapest", True),
     CatalogSort.SIZE: ("item_count", True),
 }
 
 
-def _after(cursor: CatalogCursor, key: str, descending: bool) -> Q:
-    """Rows strictly after the cursor in the (key, pk) order: keyset pagination, no OFFSET.
+def _after(key: str, value: Any, pk: int, descending: bool) -> Q:
+    """Rows strictly after (value, pk) in the (key, pk) order: keyset pagination, no OFFSET.
 
     The leading inclusive bound on the key alone is implied by the rest, but it is what an index on the key
     can seek to: without it PostgreSQL walks the index from the first row and filters every row before the
     cursor, so a deep page costs as much as all the pages before it.
     """
     beyond = "lt" if descending else "gt"
-    return Q(**{f"{key}__{beyond}e": cursor.key}) & (
-        Q(**{f"{key}__{beyond}": cursor.key}) | Q(**{key: cursor.key, f"pk__{beyond}": cursor.pk})
+    return Q(**{f"{key}__{beyond}e": value}) & (
+        Q(**{f"{key}__{beyond}": value}) | Q(**{key: value, f"pk__{beyond}": pk})
     )
 
 
 def _first_preview_key() -> Subquery:
     return Subquery(
         VersionItem.objects.filter(
-            version=OuterRef("pk"), asset__isnull=False, asset__erased_at__isnull=True, asset__preview__gt=""
+            version=OuterRef("version_on_sale_id"),
+            asset__isnull=False,
+            asset__erased_at__isnull=True,
+            asset__preview__gt="",
         )
         .order_by("position")
         .values("key")[:1]
     )
+
+
+def _page_columns() -> dict[str, Any]:
+    """What a catalog card shows of a dataset and its version on sale, as values() expressions."""
+    return {
+        "version_id": F("version_on_sale_id"),
+        "number": F("version_on_sale__number"),
+        "public_id": F("version_on_sale__public_id"),
+        "total_bytes": F("version_on_sale__total_bytes"),
+        "summary": Substr("description", 1, SUMMARY_CHARACTERS),
+        "preview_key": _first_preview_key(),
+    }
+
+
+def _page_rows(query: CatalogQuery, after: CatalogCursor | None) -> list[dict[str, Any]]:
+    """One query: the page's rows and one more, to know whether another page follows (no COUNT).
+
+    Best match runs over relevance classes: the datasets whose title holds the words, then the others the
+    words find, newest first within each. Each class is read off the newest-first index and stops after a
+    page, so a word found in nearly every dataset costs what a rare one does (ts_rank would score every match
+    first). A cursor's class and those above it are done with; the classes below start from their top.
+    """
+    sort = query.effective_sort
+    key, descending = _SORT_KEYS[sort]
+    direction = "-" if descending else ""
+    order = [f"{direction}{key}", f"{direction}pk"]
+    fields = ["pk", "slug", "title", "category", "media_type", "item_count", "on_sale_since"]
+    if key == "cheapest":
+        fields.append("cheapest")  # a subquery per row: selected only when sorted by
+    datasets = _catalog_filtered(query)
+    if sort != CatalogSort.RELEVANCE:
+        if after is not None:
+            datasets = datasets.filter(_after(key, after.key, after.pk, descending))
+        return list(datasets.order_by(*order).values(*fields, **_page_columns())[: query.page_size + 1])
+
+    in_title = _in_title(query.text)
+    classes = [
+        (RELEVANCE_IN_TITLE, datasets.filter(in_title)),
+        (RELEVANCE_ELSEWHERE, datasets.exclude(in_title)),
+    ]
+    branches = []
+    for relevance, matches in classes:
+        if after is not None:
+            after_relevance, after_key = after.key
+            if relevance > after_relevance:
+                continue
+            if relevance == after_relevance:
+                matches = matches.filter(_after(key, after_key, after.pk, descending))
+        branches.append(
+            matches.annotate(relevance=Value(relevance, output_field=FloatField())).values(
+                *fields, "relevance", **_page_columns()
+            )
+        )
+    if len(branches) == 1:
+        return list(branches[0].order_by(*order)[: query.page_size + 1])
+    # Each class stops after a page on its own where the database allows it (PostgreSQL); SQLite has no
+    # ORDER BY or LIMIT inside a UNION, and sorts the union whole.
+    if connection.features.supports_slicing_ordering_in_compound:
+        branches = [branch.order_by(*order)[: query.page_size + 1] for branch in branches]
+    else:
+        branches = [branch.order_by() for branch in branches]
+    combined = branches[0].union(*branches[1:], all=True)
+    return list(combined.order_by("-relevance", *order)[: query.page_size + 1])
 
 
 def _offers_by_dataset(dataset_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -698,10 +789,10 @@ def _facet(rows: Iterable[tuple[str, int]], labels: dict[str, str]) -> list[Face
 
 
 def _bucket_counts(
-    versions: QuerySet[DatasetVersion], field: str, buckets: Sequence[RangeBucket]
+    datasets: QuerySet[Dataset], field: str, buckets: Sequence[RangeBucket]
 ) -> list[FacetValue]:
     bucket = Case(*(When(bucket.q(field), then=Value(bucket.slug)) for bucket in buckets), default=Value(""))
-    rows = versions.annotate(bucket=bucket).values_list("bucket").annotate(count=Count("pk")).order_by()
+    rows = datasets.annotate(bucket=bucket).values_list("bucket").annotate(count=Count("pk")).order_by()
     return _facet(rows, {bucket.slug: bucket.label for bucket in buckets})
 
 
@@ -716,7 +807,7 @@ def catalog_facets(query: CatalogQuery) -> dict[str, list[FacetValue]]:
             .order_by()
         )
 
-    in_tier = _catalog_filtered(query, leave_out="tier").values("dataset_id")
+    in_tier = _catalog_filtered(query, leave_out="tier").values("pk")
     tiers = (
         Offer.objects.filter(dataset_id__in=in_tier)
         .values_list("terms__slug", "terms__name", "terms__position")
@@ -724,8 +815,8 @@ def catalog_facets(query: CatalogQuery) -> dict[str, list[FacetValue]]:
         .order_by("terms__position", "terms__slug")
     )
     return {
-        "category": _facet(grouped("dataset__category", "category"), dict(MediaAsset.Category.choices)),
-        "media_type": _facet(grouped("dataset__media_type", "media_type"), dict(MediaType.choices)),
+        "category": _facet(grouped("category", "category"), dict(MediaAsset.Category.choices)),
+        "media_type": _facet(grouped("media_type", "media_type"), dict(MediaType.choices)),
         "tier": [FacetValue(slug, name, count) for slug, name, _, count in tiers],
         "size": _bucket_counts(_catalog_filtered(query, leave_out="size"), "item_count", SIZE_BUCKETS),
         "price": _bucket_counts(_catalog_filtered(query, leave_out="price"), "cheapest", PRICE_BUCKETS),
@@ -737,48 +828,26 @@ def catalog_page(
 ) -> CatalogPage:
     """One page of the catalog in a fixed number of queries, whatever the page size.
 
-    The page: one query, fetching one row more than asked to know whether another page follows (no
-    COUNT). Then one for the offers of the page's datasets, one for their photo and video counts, and
-    with facets one grouped query per facet.
+    The page: one query (`_page_rows`). Then one for the offers of the page's datasets, one for their photo
+    and video counts, and with facets one grouped query per facet.
     """
     sort = query.effective_sort
-    key, descending = _SORT_KEYS[sort]
-    versions = _catalog_filtered(query)
-    if after is not None:
-        versions = versions.filter(_after(after, key, descending))
-    direction = "-" if descending else ""
-    rows = list(
-        versions.order_by(f"{direction}{key}", f"{direction}pk").values(
-            "pk",
-            "number",
-            "public_id",
-            "item_count",
-            "total_bytes",
-            "published_at",
-            "dataset_id",
-            # Computed columns only when used: each is a subquery per row.
-            *(["cheapest"] if key == "cheapest" else []),
-            *(["rank"] if query.text else []),
-            slug=F("dataset__slug"),
-            title=F("dataset__title"),
-            summary=Substr("dataset__description", 1, SUMMARY_CHARACTERS),
-            category=F("dataset__category"),
-            media_type=F("dataset__media_type"),
-            preview_key=_first_preview_key(),
-        )[: query.page_size + 1]
-    )
+    key, _ = _SORT_KEYS[sort]
+    rows = _page_rows(query, after)
     next_cursor = None
     if len(rows) > query.page_size:
         rows = rows[: query.page_size]
         last = rows[-1]
+        cursor_key = [last["relevance"], last[key]] if sort == CatalogSort.RELEVANCE else last[key]
         next_cursor = catalog_cursor_encode(
-            CatalogCursor(sort=sort, key=last[key], pk=last["pk"], filters=query.filters_digest)
+            CatalogCursor(sort=sort, key=cursor_key, pk=last["pk"], filters=query.filters_digest)
         )
-    offers = _offers_by_dataset([row["dataset_id"] for row in rows])
-    media = _media_counts([row["pk"] for row in rows])
+    offers = _offers_by_dataset([row["pk"] for row in rows])
+    media = _media_counts([row["version_id"] for row in rows])
     category_labels = dict(MediaAsset.Category.choices)
     for row in rows:
-        row["offers"] = offers.get(row["dataset_id"], [])
+        row["published_at"] = row.pop("on_sale_since")
+        row["offers"] = offers.get(row["pk"], [])
         # As the price filters and sorts see it, but None rather than 0 for a dataset with no price.
         row["cheapest"] = next(
             (
@@ -788,7 +857,7 @@ def catalog_page(
             ),
             None,
         )
-        kinds = media.get(row["pk"], Counter())
+        kinds = media.get(row["version_id"], Counter())
         row["photos"] = kinds[MediaAsset.Kind.IMAGE]
         row["videos"] = kinds[MediaAsset.Kind.VIDEO]
         row["category_label"] = category_labels.get(row["category"], "Mixed")

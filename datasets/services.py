@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -166,6 +166,26 @@ def version_build_start(*, version: DatasetVersion) -> DatasetVersion:
     return version
 
 
+def versions_on_sale_refresh(*, datasets: QuerySet[Dataset]) -> int:
+    """Record each dataset's newest published version as the one on sale (none when nothing is published),
+    in one UPDATE; the number of datasets.
+
+    Every service that publishes, supersedes or withdraws a version calls this in its transaction; the
+    catalog reads the dataset's row alone.
+    """
+    newest = DatasetVersion.objects.filter(
+        dataset=OuterRef("pk"), status=DatasetVersion.Status.PUBLISHED
+    ).order_by("-number")
+    return datasets.update(
+        version_on_sale=Subquery(newest.values("pk")[:1]),
+        on_sale_since=Subquery(newest.values("published_at")[:1]),
+    )
+
+
+def _version_on_sale_refresh(version: DatasetVersion) -> None:
+    versions_on_sale_refresh(datasets=Dataset.objects.filter(pk=version.dataset_id))
+
+
 @transaction.atomic
 def version_publish(*, version: DatasetVersion) -> DatasetVersion:
     """The built bundle is sealed and goes on sale; the build calls this under the sellability locks."""
@@ -185,6 +205,7 @@ def version_publish(*, version: DatasetVersion) -> DatasetVersion:
         earlier.ended_at = version.published_at
         earlier.end_reason = f"Replaced by version {version.number}."
         earlier.save(update_fields=["status", "ended_at", "end_reason"])
+    _version_on_sale_refresh(version)
     transaction.on_commit(lambda: version_published.send(sender=DatasetVersion, version_id=version.pk))
     return version
 
@@ -296,6 +317,7 @@ def version_withdraw(*, version: DatasetVersion, reason: str) -> DatasetVersion:
     version.ended_at = timezone.now()
     version.end_reason = reason
     version.save(update_fields=["status", "ended_at", "end_reason"])
+    _version_on_sale_refresh(version)
     return version
 
 
@@ -346,6 +368,7 @@ def _version_supersede(
     version.ended_at = timezone.now()
     version.end_reason = f"Consent was withdrawn for {len(keys)} sample{'s' if len(keys) != 1 else ''}."
     version.save(update_fields=["status", "ended_at", "end_reason"])
+    _version_on_sale_refresh(version)
     revocation.replacement = _replacement_request(version)
     revocation.save(update_fields=["replacement"])
     return version

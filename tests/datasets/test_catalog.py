@@ -5,13 +5,13 @@ import itertools
 from typing import Any
 
 import pytest
-from django.contrib.postgres.search import SearchQuery
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from datasets.models import Dataset, DatasetVersion, Offer, VersionItem
-from datasets.selectors import CatalogQuery, catalog_page, search_document
+from datasets.selectors import CatalogQuery, catalog_page
+from datasets.services import versions_on_sale_refresh
 from licensing.models import LicenseTerms
 from tests.factories import MediaAssetFactory
 
@@ -52,6 +52,7 @@ def catalog_dataset(
             total_bytes=items * 1000,
             published_at=published_at if status != "draft" else None,
         )
+    versions_on_sale_refresh(datasets=Dataset.objects.filter(pk=dataset.pk))
     return dataset
 
 
@@ -259,6 +260,26 @@ def test_the_cursor_walks_search_results_by_relevance(client):
     seen = walk(client, q="harbour", page_size=2)
 
     assert len(seen) == len(expected) and set(seen) == expected
+
+
+def test_best_match_walks_the_title_matches_then_the_others_newest_first(client):
+    def published(days: int) -> datetime.datetime:
+        return PUBLISHED_AT + datetime.timedelta(days=days)
+
+    in_title = [catalog_dataset("Harbour", published_at=published(n % 3)).slug for n in range(5)]
+    elsewhere = [
+        catalog_dataset("Boats", description="A harbour.", published_at=published(n % 2)).slug
+        for n in range(4)
+    ]
+    catalog_dataset("Unrelated")
+
+    seen = walk(client, q="harbour", page_size=2)
+
+    def newest_first(slugs_made: list[str]) -> list[str]:
+        order = {dataset.slug: (dataset.on_sale_since, dataset.pk) for dataset in Dataset.objects.all()}
+        return sorted(slugs_made, key=lambda slug: order[slug], reverse=True)
+
+    assert seen == newest_first(in_title) + newest_first(elsewhere)
 
 
 def test_the_last_page_has_no_cursor(client):
@@ -494,17 +515,27 @@ on_postgresql = pytest.mark.skipif(
 )
 
 
+@pytest.mark.parametrize(
+    ("column", "index"),
+    [
+        ("search_document", "datasets_dataset_search_document"),
+        ("title_document", "datasets_dataset_title_document"),
+    ],
+)
 @on_postgresql
-def test_the_search_reads_the_stored_document_through_its_index():
-    catalog_dataset("Harbour", description="Boats.")
-    words = SearchQuery("harbour boats", config="english", search_type="websearch")
-    queryset = Dataset.objects.annotate(document=search_document()).filter(document=words)
+def test_the_search_reads_a_stored_document_that_an_index_serves(column, index):
+    harbour = catalog_dataset("Harbour", description="Boats.")
+    catalog_dataset("Cities", description="A harbour at dawn.")
+    with CaptureQueriesContext(connection) as captured:
+        page = catalog_page(query=CatalogQuery(text="harbour"), with_facets=False)
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # a few rows: the planner would scan them all
-        plan = queryset.explain()
+        cursor.execute(f"EXPLAIN SELECT id FROM datasets_dataset WHERE {column} @@ to_tsquery('harbour')")  # noqa: S608 (a parameter of the test)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
 
-    assert "datasets_dataset_search_document" in plan
-    assert list(queryset) == list(Dataset.objects.filter(title="Harbour"))
+    assert f'"{column}"' in captured.captured_queries[0]["sql"]
+    assert index in plan
+    assert page.rows[0]["slug"] == harbour.slug
 
 
 @on_postgresql

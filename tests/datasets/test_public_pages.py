@@ -6,7 +6,7 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from datasets.models import BundleFile, Dataset, DatasetVersion, Offer
-from datasets.services import version_build_start, version_create, version_publish
+from datasets.services import version_build_start, version_create, version_publish, version_withdraw
 from licensing.models import LicenseTerms
 from tests.factories import ConsentFactory, MediaAssetFactory
 
@@ -116,7 +116,7 @@ def test_a_dataset_not_in_the_catalog_is_not_found(client, request, dataset, who
 
 
 def test_a_public_dataset_without_a_published_version_is_not_found(client, dataset):
-    dataset.versions.update(status="withdrawn")
+    version_withdraw(version=dataset.versions.get(), reason="Mislabelled.")
 
     assert client.get("/datasets/street/").status_code == 404
 

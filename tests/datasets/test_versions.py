@@ -1,9 +1,10 @@
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
+from django.utils import timezone
 
 from creators.models import DuplicateFlag
-from datasets.models import Dataset, DatasetVersion
+from datasets.models import Dataset, DatasetVersion, Offer
 from datasets.selectors import dataset_candidates, dataset_selection, selection_statistics
 from datasets.services import (
     creator_pseudonym,
@@ -11,6 +12,9 @@ from datasets.services import (
     version_create,
     version_fail,
     version_items_no_longer_sellable,
+    version_publish,
+    version_withdraw,
+    versions_supersede,
 )
 from licensing.models import LicenseTerms
 from licensing.services import consents_withdraw, release_revoke
@@ -173,6 +177,56 @@ def test_a_failed_build_can_start_again_and_counts_its_attempts():
     again = version_build_start(version=version)
 
     assert (again.status, again.build_attempts, again.failure_reason) == ("building", 2, "")
+
+
+def _published(dataset: Dataset) -> DatasetVersion:
+    version = version_create(dataset=dataset, actor=None)
+    version_build_start(version=version)
+    return version_publish(version=version)
+
+
+def _on_sale(dataset: Dataset) -> tuple[int | None, object]:
+    dataset.refresh_from_db()
+    return dataset.version_on_sale_id, dataset.on_sale_since
+
+
+def test_the_dataset_keeps_its_newest_published_version_on_sale():
+    _sellable()
+    dataset = _dataset()
+    assert _on_sale(dataset) == (None, None)
+
+    first = _published(dataset)
+    assert _on_sale(dataset) == (first.pk, first.published_at)
+
+    second = _published(dataset)
+    assert _on_sale(dataset) == (second.pk, second.published_at)
+
+
+def test_a_withdrawn_version_leaves_nothing_on_sale():
+    _sellable()
+    dataset = _dataset()
+    version = _published(dataset)
+
+    version_withdraw(version=version, reason="Mislabelled.")
+
+    assert _on_sale(dataset) == (None, None)
+
+
+def test_a_superseded_version_is_off_sale_until_its_replacement_is_published(creator):
+    asset = _sellable()
+    _sellable()
+    dataset = _dataset()
+    Offer.objects.create(dataset=dataset, terms=LicenseTerms.objects.get(slug="research"), price_cents=5_000)
+    _published(dataset)
+    consents_withdraw(asset_ids=[asset.pk], actor=asset.creator.user, reason="Changed my mind.")
+
+    (superseded,) = versions_supersede(asset_ids=[asset.pk], reason="Withdrawn.", withdrawn_at=timezone.now())
+
+    assert _on_sale(dataset) == (None, None)
+    replacement = DatasetVersion.objects.get(supersedes=superseded)
+    version_build_start(version=replacement)
+    version_publish(version=replacement)
+    assert _on_sale(dataset)[0] == replacement.pk
 
 
 @pytest.mark.parametrize(
