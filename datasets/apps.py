@@ -8,6 +8,6 @@ class DatasetsConfig(AppConfig):
     def ready(self) -> None:
         from licensing.signals import assets_withdrawn
 
-        from . import receivers
+        from . import checks, receivers  # noqa: F401 (checks registers itself)
 
         assets_withdrawn.connect(receivers.supersede_on_withdrawal, dispatch_uid="datasets-supersede")

@@ -1,17 +1,21 @@
 """Reads of marketplace: accounts and API tokens, orders and the licenses members of an organization hold."""
 
+import base64
 import datetime
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from django.conf import settings
 from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncMonth
+from django.urls import reverse
 from django.utils import timezone
 
 from creators.models import CreatorProfile
 from datasets.models import BundleFile
+from datasets.signing_key import PublishedKey, key_that_signed
 
 from .models import (
     ApiToken,
@@ -79,15 +83,30 @@ def grant_by_public_id(*, public_id: Any) -> LicenseGrant | None:
     )
 
 
+def certificate_signing_key(grant: LicenseGrant) -> PublishedKey | None:
+    """The site's key, current or retired, that made the certificate's signature; None when none did."""
+    try:
+        signature = base64.b64decode(grant.certificate_signature, validate=True)
+    except ValueError:
+        return None
+    return key_that_signed(grant.certificate.encode(), signature)
+
+
 def certificate_document(grant: LicenseGrant) -> bytes:
     """The certificate file a licensee keeps: the certificate to read, the exact text signed (the signature
-    covers those UTF-8 bytes, so no re-serialising is needed to check it), the signature and its algorithm."""
+    covers those UTF-8 bytes, so no re-serialising is needed to check it), the signature and its algorithm,
+    and which of the site's published keys it verifies against (all three null when none does)."""
+    key = certificate_signing_key(grant)
+    key_url = settings.SITE_URL + reverse("signing-key-by-id", args=[key.key_id]) if key else None
     return orjson.dumps(
         {
             "algorithm": "Ed25519",
             "certificate": orjson.loads(grant.certificate),
             "signed_text": grant.certificate,
             "signature": grant.certificate_signature,
+            "key_id": key.key_id if key else None,
+            "key_status": key.status if key else None,
+            "public_key_url": key_url,
         },
         option=orjson.OPT_INDENT_2,
     )

@@ -32,6 +32,7 @@ pytestmark = pytest.mark.django_db
 PUBLIC = {
     "certificate": "a certificate's verify page is for anyone the licensee shows it to",
     "certificate-json": "the same certificate, as JSON",
+    "signing-key-by-id": "the site's public keys, current and retired, are published for anyone to verify with",
     "datasets:detail": "the public dataset page (404 unless the dataset is public)",
     "datasets:croissant": "metadata dataset hubs fetch",
     "datasets:preview": "watermarked public previews",

@@ -99,8 +99,26 @@ class Api:
         except ValueError:
             raise ClientError(f"{self.site} answered {path} with something that is not JSON") from None
 
+    def public_keys_pem(self) -> bytes:
+        """Every public key the site signs or signed with (current first, then retired), as PEM blocks.
+
+        A site that has never rotated its key, or predates /signing-keys.json, answers with its one key.
+        """
+        try:
+            published = self.get("/signing-keys.json", auth=False)
+        except HttpStatusError as error:
+            if error.status != 404:
+                raise
+            return self.public_key_pem()
+        keys = published.get("keys") if isinstance(published, dict) else None
+        listed = [key.get("pem") if isinstance(key, dict) else None for key in keys or []]
+        pems = [pem for pem in listed if isinstance(pem, str) and "BEGIN PUBLIC KEY" in pem]
+        if not pems or len(pems) != len(listed):
+            raise ClientError(f"{self.url('/signing-keys.json')} does not list PEM public keys")
+        return "".join(f"{pem.rstrip()}\n" for pem in pems).encode()
+
     def public_key_pem(self) -> bytes:
-        """The site's public signing key, as published at /signing-key.pem."""
+        """The site's current public signing key, as published at /signing-key.pem."""
         url = self.url("/signing-key.pem")
         try:
             with open_url(url) as response:

@@ -32,6 +32,7 @@ MANIFEST_JSONL = "manifest.jsonl"
 MANIFEST_PARQUET = "manifest.parquet"
 CHUNK_BYTES = 1 << 20
 TAR_BLOCK = 512
+PUBLIC_KEY_BLOCK = re.compile(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.DOTALL)
 # `<slug>-v<N>`: a single folder name, so a name from the site can never point outside the destination.
 BUNDLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -52,6 +53,14 @@ def load_public_key(pem: bytes, origin: str) -> Ed25519PublicKey:
     if not isinstance(key, Ed25519PublicKey):
         raise ClientError(f"{origin} is not an Ed25519 key")
     return key
+
+
+def load_public_keys(pem: bytes, origin: str) -> list[Ed25519PublicKey]:
+    """Every key in a file of PEM blocks: the site's current key and those it retired, or a single key."""
+    blocks = PUBLIC_KEY_BLOCK.findall(pem)
+    if not blocks:
+        raise ClientError(f"{origin} is not a PEM public key")
+    return [load_public_key(block, origin) for block in blocks]
 
 
 def parse_sums(text: bytes, origin: str) -> dict[str, str]:
@@ -100,16 +109,28 @@ class VerifyReport:
         return f"{text}; all {self.files} files match"
 
 
-def verify_bundle(root: Path, public_key: Ed25519PublicKey) -> VerifyReport:
-    """Check SHA256SUMS's signature, then every file it lists (against SHA256SUMS.local where changed)."""
+def _signed_by_any(sums: bytes, signature: bytes, public_keys: Iterable[Ed25519PublicKey]) -> bool:
+    for public_key in public_keys:
+        try:
+            public_key.verify(signature, sums)
+        except InvalidSignature:
+            continue
+        return True
+    return False
+
+
+def verify_bundle(root: Path, *public_keys: Ed25519PublicKey) -> VerifyReport:
+    """Check SHA256SUMS's signature, then every file it lists (against SHA256SUMS.local where changed).
+
+    The signature may be by any of `public_keys`: a bundle bought before the site rotated its key is signed
+    with a key the site has since retired.
+    """
     report = VerifyReport(bundle=root)
     sums_path, signature_path = root / SUMS_NAME, root / SIGNATURE_NAME
     if not sums_path.is_file() or not signature_path.is_file():
         raise ClientError(f"{root} is not a bundle: it has no {SUMS_NAME} and {SIGNATURE_NAME}")
     sums = sums_path.read_bytes()
-    try:
-        public_key.verify(signature_path.read_bytes(), sums)
-    except InvalidSignature:
+    if not _signed_by_any(sums, signature_path.read_bytes(), public_keys):
         report.failures.append(f"{SIGNATURE_NAME}: not a signature of this {SUMS_NAME} by the site's key")
         return report
     signed = parse_sums(sums, SUMS_NAME)

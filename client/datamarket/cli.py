@@ -15,7 +15,7 @@ from datamarket.bundle import (
     SUMS_NAME,
     VerifyReport,
     apply_revocations,
-    load_public_key,
+    load_public_keys,
     verify_bundle,
 )
 from datamarket.download import download_bundle, human
@@ -46,12 +46,12 @@ def _api(*, auth_site: str | None = None) -> Api:
 
 
 def _public_key_pem(api: Api, *, refresh: bool = False) -> bytes:
-    """The site's key, cached beside the settings so that `verify` works offline afterwards."""
+    """The site's keys (current and retired), cached beside the settings so that `verify` works offline."""
     cached = config.public_key_path(api.site)
     if cached.is_file() and not refresh:
         return cached.read_bytes()
-    pem = api.public_key_pem()
-    load_public_key(pem, f"{api.site}/signing-key.pem")
+    pem = api.public_keys_pem()
+    load_public_keys(pem, f"{api.site}/signing-keys.json")
     cached.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     cached.write_bytes(pem)
     return pem
@@ -134,13 +134,14 @@ def command_download(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise ClientError("--jobs must be at least 1", 2)
     api = _api()
-    key = load_public_key(_public_key_pem(api), "the site's public key")
+    # Fetched afresh: a key cached before the site rotated to a new one cannot verify what it signs now.
+    keys = load_public_keys(_public_key_pem(api, refresh=True), "the site's public keys")
     result = download_bundle(api, args.license, Path(args.dest), jobs=args.jobs)
     print(
         f"{result.root}: {result.files} files ({result.fetched} downloaded, {result.resumed} resumed, "
         f"{result.skipped} already complete)"
     )
-    return _print_reports([verify_bundle(result.root, key)])
+    return _print_reports([verify_bundle(result.root, *keys)])
 
 
 def command_verify(args: argparse.Namespace) -> int:
@@ -151,13 +152,13 @@ def command_verify(args: argparse.Namespace) -> int:
         if not key_path.is_file():
             raise ClientError(
                 f"no public key for {config.load().site} yet: pass --key FILE "
-                "(the site publishes it at /signing-key.pem) or run `datamarket login`"
+                "(the site publishes its keys at /signing-keys.json) or run `datamarket login`"
             )
     try:
         pem = key_path.read_bytes()
     except OSError as error:
         raise ClientError(f"cannot read the key {key_path}: {error.strerror}") from None
-    key = load_public_key(pem, str(key_path))
+    keys = load_public_keys(pem, str(key_path))
     directory = Path(args.dir)
     if not directory.is_dir():
         raise ClientError(f"{directory} is not a folder")
@@ -169,7 +170,7 @@ def command_verify(args: argparse.Namespace) -> int:
     )
     if not bundles:
         raise ClientError(f"{directory} holds no bundle (no {SUMS_NAME} in it or in its folders)")
-    return _print_reports([verify_bundle(bundle, key) for bundle in bundles])
+    return _print_reports([verify_bundle(bundle, *keys) for bundle in bundles])
 
 
 def _print_reports(reports: list[VerifyReport]) -> int:
@@ -287,7 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = commands.add_parser("verify", help="check a bundle offline: signature and every checksum")
     verify.add_argument("dir", metavar="DIR", help="a bundle's folder, or a folder of bundles")
-    verify.add_argument("--key", metavar="PEM_FILE", help="the site's public key (default: the cached copy)")
+    verify.add_argument(
+        "--key", metavar="PEM_FILE", help="the site's public key or keys (default: the cached copy)"
+    )
     verify.set_defaults(run=command_verify)
 
     revocations = commands.add_parser("revocations", help="list revoked samples; --apply deletes them")

@@ -12,6 +12,8 @@ key SubjectPublicKeyInfo (what `openssl pkey -pubout` writes). This module takes
 settings.
 """
 
+import hashlib
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,6 +25,9 @@ from creators.ingest.hashing import sha256_file
 
 SUMS_NAME = "SHA256SUMS"
 SIGNATURE_NAME = "SHA256SUMS.sig"
+PUBLIC_KEY_BLOCK = re.compile(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.DOTALL)
+# Hex digits of a key id: 64 bits tell a site's handful of keys apart, and stay short enough to read out.
+KEY_ID_LENGTH = 16
 
 
 class BundleVerificationError(ValueError):
@@ -62,6 +67,24 @@ def load_public_key(pem: bytes) -> Ed25519PublicKey:
     if not isinstance(key, Ed25519PublicKey):
         raise ValueError(f"the public key must be Ed25519, not {type(key).__name__}")
     return key
+
+
+def load_public_keys(pem: bytes) -> list[Ed25519PublicKey]:
+    """Every Ed25519 public key in `pem`, a concatenation of PEM blocks; ValueError if it holds none."""
+    blocks = PUBLIC_KEY_BLOCK.findall(pem)
+    if not blocks:
+        raise ValueError("no PEM public key (-----BEGIN PUBLIC KEY-----) found")
+    return [load_public_key(block) for block in blocks]
+
+
+def public_key_id(public_key: Ed25519PublicKey) -> str:
+    """The key's fingerprint: the start of the SHA-256 of its DER SubjectPublicKeyInfo.
+
+    Anyone holding the PEM can compute it:
+    `openssl pkey -pubin -in key.pem -outform DER | sha256sum | cut -c1-16`.
+    """
+    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(der).hexdigest()[:KEY_ID_LENGTH]
 
 
 def sha256sums(root: Path, known: Mapping[str, str] | None = None) -> bytes:

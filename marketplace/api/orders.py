@@ -93,6 +93,17 @@ class CertificateSerializer(serializers.Serializer):
     )
     signed_text = serializers.CharField(help_text="The exact JSON text the signature covers.")
     signature = serializers.CharField(help_text="Base64; check it with the site's published public key.")
+    key_id = serializers.CharField(
+        allow_null=True,
+        help_text="Which of the site's published keys (GET /signing-keys.json) the signature verifies against; "
+        "null when none does.",
+    )
+    key_status = serializers.ChoiceField(
+        choices=["current", "retired"],
+        allow_null=True,
+        help_text="Whether that key is the one the site signs with now, or one it used before a rotation.",
+    )
+    public_key_url = serializers.URLField(allow_null=True, help_text="That key, as PEM.")
 
 
 class FileLinkSerializer(serializers.Serializer):

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from datasets.models import Dataset, DatasetVersion, Offer
 from datasets.selectors import latest_published_version
-from datasets.signing_key import signing_key
+from datasets.signing_key import current_key, signing_key
 from licensing.models import LicenseTerms, LicenseTermsVersion
 from marketplace.models import LicenseGrant, Membership, Order, Organization, User
 from marketplace.services.ledger import ledger_record_sale, ledger_reverse_sale
@@ -190,6 +190,7 @@ def certificate_text(grant: LicenseGrant) -> str:
     terms = terms_version.terms
     sums = version.files.filter(path="SHA256SUMS").values_list("sha256", flat=True).first()
     site = settings.SITE_URL
+    key_id = current_key().key_id
     payload: dict[str, Any] = {
         "type": CERTIFICATE_TYPE,
         "format": CERTIFICATE_FORMAT,
@@ -217,7 +218,9 @@ def certificate_text(grant: LicenseGrant) -> str:
         "exclusive": terms.exclusive,
         "granted_at": grant.granted_at.isoformat(timespec="seconds"),
         "verify_url": site + reverse("certificate", args=[grant.public_id]),
-        "public_key_url": site + reverse("signing-key"),
+        # The key this certificate is signed with, by its own address: it stays there after a rotation.
+        "key_id": key_id,
+        "public_key_url": site + reverse("signing-key-by-id", args=[key_id]),
     }
     return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode()
 

@@ -2,34 +2,17 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from creators.forms import add_service_errors
-from datasets.packaging.checksums import public_key_pem
-from datasets.signing_key import signing_key
 from marketplace import selectors, services
 from marketplace.forms import ApiTokenCreateForm, SignupForm
 from marketplace.models import ApiToken
 
 # The session key under which a freshly created token's key waits to be shown, once.
 NEW_TOKEN_SESSION_KEY = "new_api_token"  # noqa: S105 (a session key name, not a secret)
-
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness for the orchestrator: the process answers. It touches no database, broker or storage."""
-    return JsonResponse({"status": "ok"})
-
-
-def signing_key_pem(request: HttpRequest) -> HttpResponse:
-    """The public half of the key bundles' SHA256SUMS.sig and license certificates are signed with."""
-    pem = public_key_pem(signing_key())
-    response = HttpResponse(pem, content_type="application/x-pem-file")
-    response["Content-Disposition"] = 'inline; filename="datamarket.pub.pem"'
-    response["Access-Control-Allow-Origin"] = "*"
-    response["Cache-Control"] = "public, max-age=3600"
-    return response
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

@@ -1,11 +1,8 @@
 """Buying a license (checkout), the licenses a buyer's organizations hold, their files, and certificates."""
 
-import base64
-import binascii
 from collections.abc import Iterator
 from uuid import UUID
 
-from cryptography.exceptions import InvalidSignature
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -24,7 +21,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from datasets.models import BundleFile, Dataset
-from datasets.signing_key import signing_key
 from licensing.models import Use
 from marketplace import payments, selectors
 from marketplace.downloads import download_links, download_token_read
@@ -223,16 +219,6 @@ def _certificate_grant(public_id: UUID) -> LicenseGrant:
     return grant
 
 
-def _signature_valid(grant: LicenseGrant) -> bool:
-    try:
-        signing_key().public_key().verify(
-            base64.b64decode(grant.certificate_signature, validate=True), grant.certificate.encode()
-        )
-    except (InvalidSignature, binascii.Error, ValueError):
-        return False
-    return True
-
-
 @require_GET
 def certificate(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """The public page a certificate's verify URL opens: who holds what, and whether the signature holds."""
@@ -242,7 +228,7 @@ def certificate(request: HttpRequest, public_id: UUID) -> HttpResponse:
         "marketplace/certificate.html",
         {
             "grant": grant,
-            "signature_valid": _signature_valid(grant),
+            "signing_key": selectors.certificate_signing_key(grant),
             "uses": [Use(use).label for use in grant.uses if use in Use.values],
         },
     )

@@ -2,6 +2,7 @@ import stat
 
 import pytest
 
+from datasets.checks import signing_keys_check
 from datasets.packaging.checksums import generate_private_key_pem, load_private_key, public_key_pem
 from datasets.signing_key import KEY_FILE_NAME, signing_key
 
@@ -33,3 +34,26 @@ def test_a_setting_that_is_not_an_ed25519_key_is_refused(settings):
 
     with pytest.raises(ValueError, match="not an unencrypted PKCS#8 PEM private key"):
         signing_key()
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "check_id"),
+    [
+        ("SIGNING_KEY", "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----", "datasets.E001"),
+        ("SIGNING_KEYS_RETIRED", "an old key, pasted badly", "datasets.E002"),
+    ],
+)
+def test_a_malformed_signing_key_fails_the_system_checks(settings, setting, value, check_id):
+    setattr(settings, setting, value)
+
+    messages = signing_keys_check()
+
+    assert [message.id for message in messages] == [check_id]
+
+
+def test_well_formed_signing_keys_pass_the_system_checks(settings):
+    private_pem = generate_private_key_pem()
+    settings.SIGNING_KEY = private_pem.decode()
+    settings.SIGNING_KEYS_RETIRED = public_key_pem(load_private_key(generate_private_key_pem())).decode()
+
+    assert signing_keys_check() == []
