@@ -21,6 +21,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage, storages
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from storages.backends.s3 import S3Storage
@@ -30,6 +31,7 @@ from .ingest.hashing import phash_to_signed
 from .ingest.images import ImageIngest, ingest_image, probe_image
 from .ingest.limits import IMAGE_FORMATS, VIDEO_FORMATS, MediaLimits, MediaRejected, describe_size
 from .ingest.sniff import reject_embedded_markup, sniff_kind
+from .ingest.storage_errors import is_transient_storage_error, storage_unavailable
 from .ingest.video import VideoIngest, ingest_video, probe_video
 from .models import CreatorProfile, DuplicateFlag, MediaAsset, PerceptualHash, Tag, UploadSession
 
@@ -301,10 +303,36 @@ def _delete_stored(names: list[str]) -> None:
 
 
 def asset_ingest(*, asset_id: int) -> None:
-    """Run the ingest pipeline on one asset; safe to run again after a crash at any point."""
+    """Run the ingest pipeline on one asset; safe to run again after a crash at any point.
+
+    StorageUnavailable if storage failed on the way; the caller retries later.
+    """
     asset = _ingest_start(asset_id)
     if asset is None:
         return
+    try:
+        _ingest_run(asset)
+    except Exception as error:
+        if not is_transient_storage_error(error):
+            raise
+        _ingest_attempt_give_back(asset_id)
+        raise storage_unavailable(error) from error
+
+
+@transaction.atomic
+def asset_ingest_give_up(*, asset_id: int, tries: int) -> None:
+    """Reject an asset whose ingest storage kept failing, unless it finished or was deleted meanwhile."""
+    asset = MediaAsset.objects.select_for_update().filter(pk=asset_id).first()
+    if asset is None or asset.is_finished:
+        return
+    _ingest_reject(
+        asset_id,
+        f"Our file storage was unavailable while we processed this file, {tries} times in a row. Please "
+        "upload it again later; if it fails again, contact us.",
+    )
+
+
+def _ingest_run(asset: MediaAsset) -> None:
     with tempfile.TemporaryDirectory(prefix="ingest-") as workdir:
         work = Path(workdir)
         original_name = str(asset.original.name)
@@ -334,11 +362,11 @@ def asset_ingest(*, asset_id: int) -> None:
                     )
                 )
         except MediaRejected as refusal:
-            _ingest_reject(asset_id, str(refusal))
+            _ingest_reject(asset.pk, str(refusal))
             return
         _progress(asset, 80)
         stored_names = _store_derivatives(asset, found.derivatives)
-    _ingest_finish(asset_id, found, stored_names)
+    _ingest_finish(asset.pk, found, stored_names)
 
 
 @dataclass(frozen=True)
@@ -458,6 +486,13 @@ def _transition(asset: MediaAsset, target: str) -> None:
     asset.status = target
     if target in (MediaAsset.Status.READY, MediaAsset.Status.REJECTED):
         asset.processed_at = timezone.now()
+
+
+def _ingest_attempt_give_back(asset_id: int) -> None:
+    """Uncount an attempt a storage outage ended: the counter stops files that kill workers, not outages."""
+    MediaAsset.objects.filter(pk=asset_id, status=MediaAsset.Status.PROCESSING, ingest_attempts__gt=0).update(
+        ingest_attempts=F("ingest_attempts") - 1, updated_at=timezone.now()
+    )
 
 
 def _progress(asset: MediaAsset, percent: int) -> None:

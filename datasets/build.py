@@ -6,7 +6,8 @@ after its last recorded shard. Documents are small and always rewritten.
 
 An attempt holds the version through a lease: a token of its own and the time it last showed progress.
 Every progress write is conditional on the token, so an attempt that lost the lease (it stalled so long that
-another was started) stops at its next write instead of racing the new one.
+another was started) stops at its next write instead of racing the new one. An attempt that storage fails
+gives its lease back at once, and the task tries again after a backoff.
 
 Sellability is checked before anything is written and, under the row locks withdrawals take, once more when
 the version is sealed: whatever stopped being sellable meanwhile is dropped, with every shard and document it
@@ -29,11 +30,13 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, F, Max, Sum
+from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone
 
 from creators.ingest.hashing import sha256_file
+from creators.ingest.storage_errors import is_transient_storage_error, storage_unavailable
 from creators.models import MediaAsset
 from licensing.models import LicenseTermsVersion, Permission, Use
 
@@ -68,7 +71,7 @@ from .packaging.manifest import (
 )
 from .packaging.readme import LICENSE_NAME, README_NAME, write_license, write_readme
 from .packaging.tar import ShardInfo, ShardWriter
-from .signing_key import signing_key
+from .signing_key import current_key, signing_key
 
 logger = logging.getLogger(__name__)
 
@@ -145,13 +148,27 @@ def version_build(*, version_id: int) -> None:
     except LeaseLost:
         logger.warning("Build of version %s stopped: another attempt took it over", version_id)
     except Exception as error:
-        _release(attempt)
+        outage = is_transient_storage_error(error)
+        _release(attempt, stalled=not outage)
+        if outage:
+            raise storage_unavailable(error) from error  # the task retries with backoff and resumes
         if isinstance(error, OSError) and attempt.stalled_attempts < MAX_STALLED_ATTEMPTS:
-            raise  # storage or disk trouble: the task retries with backoff and resumes
+            raise  # a file or disk error that may pass: retried as well, but counted as a stalled attempt
         logger.exception("Build of version %s failed", version_id)
-        _fail(attempt, _reason(error))
+        _fail(attempt.version_id, _reason(error))
     finally:
         shutil.rmtree(attempt.directory, ignore_errors=True)
+
+
+def version_build_give_up(*, version_id: int, outage: str, tries: int) -> None:
+    """Fail a build that storage kept failing, unless another attempt has taken it up meanwhile."""
+    with transaction.atomic():
+        version = DatasetVersion.objects.select_for_update().get(pk=version_id)
+        if version.status == DatasetVersion.Status.BUILDING and version.build_token is None:
+            services.version_fail(
+                version=version,
+                reason=f"{outage}, {tries} times in a row. Retry the build once storage is back.",
+            )
 
 
 def versions_resume_stalled() -> int:
@@ -202,14 +219,21 @@ def _claim(version_id: int) -> _Attempt | None:
     )
 
 
-def _release(attempt: _Attempt) -> None:
-    """Give up the lease at once, so a retry of the task can resume without waiting for it to run out."""
-    DatasetVersion.objects.filter(pk=attempt.version_id, build_token=attempt.token).update(build_token=None)
+def _release(attempt: _Attempt, *, stalled: bool) -> None:
+    """Give up the lease at once, so a retry of the task can resume without waiting for it to run out.
+
+    An attempt a storage outage ended did not stall: it is uncounted, since MAX_STALLED_ATTEMPTS is there to
+    stop a sample that kills workers, and the task bounds its own retries through an outage.
+    """
+    uncounted = {} if stalled else {"stalled_attempts": Greatest(F("stalled_attempts") - 1, 0)}
+    DatasetVersion.objects.filter(pk=attempt.version_id, build_token=attempt.token).update(
+        build_token=None, **uncounted
+    )
 
 
-def _fail(attempt: _Attempt, reason: str) -> None:
+def _fail(version_id: int, reason: str) -> None:
     with transaction.atomic():
-        version = DatasetVersion.objects.select_for_update().get(pk=attempt.version_id)
+        version = DatasetVersion.objects.select_for_update().get(pk=version_id)
         if version.status == DatasetVersion.Status.BUILDING:
             services.version_fail(version=version, reason=reason)
 
@@ -538,7 +562,8 @@ def _description(
         published=timezone.localdate(),
         publisher_name=settings.SITE_NAME,
         publisher_url=site,
-        public_key_url=site + reverse("signing-key"),
+        # The address of this key in particular, which still serves it after the site moves to a new one.
+        public_key_url=site + reverse("signing-key-by-id", args=[current_key().key_id]),
         page_url=site + reverse("datasets:detail", args=[dataset.slug]),
         licenses=tuple(_license_tier(terms_version) for terms_version in _tiers(version)),
         category=MediaAsset.Category(dataset.category).label if dataset.category else "Mixed",

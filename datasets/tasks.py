@@ -2,23 +2,29 @@
 
 from datetime import datetime
 
-from celery import shared_task
+from celery import Task, shared_task
+
+from creators.tasks import STORAGE_TASK_RETRY, giving_up_on_storage
 
 from . import build, services
 
 
 @shared_task(
+    bind=True,
     acks_late=True,
     # A worker killed mid-build hands the task back: the build resumes after its last finished shard, and
     # the version's stalled-attempt counter fails a build that keeps killing workers.
     reject_on_worker_lost=True,
-    autoretry_for=(OSError,),
-    retry_backoff=5,
-    retry_backoff_max=300,
-    max_retries=5,
+    **STORAGE_TASK_RETRY,
 )
-def version_build(version_id: int) -> None:
-    build.version_build(version_id=version_id)
+def version_build(self: Task, version_id: int) -> None:
+    with giving_up_on_storage(
+        self,
+        lambda outage, tries: build.version_build_give_up(
+            version_id=version_id, outage=str(outage), tries=tries
+        ),
+    ):
+        build.version_build(version_id=version_id)
 
 
 @shared_task
