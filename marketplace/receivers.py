@@ -28,7 +28,8 @@ def review_decision_email(
         "site_name": settings.SITE_NAME,
     }
     verdict = "approved" if approved else "needs changes"
-    email_send.delay(
+    # Through the outbox: no sweep would find this email again if the broker were down now.
+    email_send.delay_on_commit(
         subject=f"{subject}: {verdict}",
         body=render_to_string("marketplace/email/review_decision.txt", context),
         to=[creator.email],

@@ -35,6 +35,9 @@ SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _secret_from_var_file("
 # Ed25519 private key, PKCS#8 PEM ("\n" escapes allowed), signing bundle checksums; when empty,
 # datasets.signing_key generates one into VAR_DIR (embedded default only).
 SIGNING_KEY = env.str("SIGNING_KEY", default="", multiline=True)
+# The public halves (PEM, one block after another) of keys SIGNING_KEY held before: still published, so what
+# they signed keeps verifying after a rotation (docs/operations.md).
+SIGNING_KEYS_RETIRED = env.str("SIGNING_KEYS_RETIRED", default="", multiline=True)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_NAME = env.str("SITE_NAME", default="Datamarket")
@@ -58,6 +61,7 @@ INSTALLED_APPS = [
     "datasets",
     "licensing",
     "creators",
+    "creators.outbox",
 ]
 
 MIDDLEWARE = [
@@ -106,7 +110,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-# Reusing connections saves a connect (and SQLite's PRAGMAs) on every request.
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A server that does not answer (a restart, a lost host) fails the request within seconds, as a 503
+    # (marketplace/views/errors.py), instead of holding a web worker until the client gives up.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+# Reusing connections saves a connect (and SQLite's PRAGMAs) on every request; the health check finds a
+# connection that a database restart broke and opens a new one, so no process needs restarting after it.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -114,7 +123,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache (login throttling, API throttling) ------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Nothing is kept only here (sessions and login lockouts are in the database), so while Redis is away
+    # the cache degrades instead of failing pages: a read is a miss, a write does nothing, each within half
+    # a second, and the API's throttles let requests through uncounted (marketplace/api/throttling.py).
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+        }
+    }
 else:
     CACHES = {
         "default": {
@@ -198,6 +216,12 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# Ingest and bundle builds that find storage unavailable try again after up to 5, 10, 20... seconds (each wait
+# drawn at random below that, so workers do not all come back at once), at most STORAGE_RETRY_MAX times, then
+# fail with the reason.
+STORAGE_RETRY_MAX = env.int("STORAGE_RETRY_MAX", default=8)
+STORAGE_RETRY_BACKOFF_SECONDS = env.int("STORAGE_RETRY_BACKOFF_SECONDS", default=5)
+STORAGE_RETRY_BACKOFF_MAX_SECONDS = env.int("STORAGE_RETRY_BACKOFF_MAX_SECONDS", default=300)
 
 # What creators may upload (creators/ingest/limits.py holds the same defaults for the pipeline itself).
 MEDIA_MAX_IMAGE_BYTES = env.int("MEDIA_MAX_IMAGE_BYTES", default=200 * 1024 * 1024)
@@ -258,6 +282,8 @@ CELERY_BEAT_SCHEDULE = {
     "checkouts-reconcile": {"task": "marketplace.tasks.stripe_checkouts_reconcile", "schedule": 60 * 5},
     "revocations-catch-up": {"task": "marketplace.tasks.revocations_catch_up", "schedule": 60},
     "payouts-send": {"task": "marketplace.tasks.payouts_send", "schedule": 60 * 15},
+    # Tasks queued while the broker was unreachable (creators/outbox) run within this long of its return.
+    "outbox-relay": {"task": "creators.outbox.tasks.outbox_relay", "schedule": 20},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -333,7 +359,7 @@ SPECTACULAR_SETTINGS = {
 HTTPS = env.bool("DJANGO_HTTPS", default=not DEBUG)
 SECURE_SSL_REDIRECT = HTTPS
 # The orchestrator's health probes call the container directly over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=60 * 60 * 24 * 365) if HTTPS else 0

@@ -61,11 +61,17 @@ account_patterns = [
     path("webhooks/<uuid:public_id>/delete/", webhooks.webhook_delete, name="webhook-delete"),
 ]
 
+# A database outage answers 503 with Retry-After, not a bare 500 (marketplace/views/errors.py).
+handler500 = "marketplace.views.errors.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("stripe/webhook/", stripe_webhook.stripe_webhook, name="stripe-webhook"),
     path("signing-key.pem", views.signing_key_pem, name="signing-key"),
+    path("signing-keys.json", views.signing_keys_json, name="signing-keys"),
+    path("signing-keys/<str:key_id>.pem", views.signing_key_by_id_pem, name="signing-key-by-id"),
     path("account/", include(account_patterns)),
     path("checkout/", licenses.checkout_start, name="checkout-start"),
     path("checkout/<uuid:public_id>/", licenses.checkout, name="checkout"),

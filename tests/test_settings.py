@@ -80,7 +80,7 @@ def test_each_variable_switches_its_concern_to_the_production_engine(tmp_path):
 
     assert resolved["database"] == "django.db.backends.postgresql"
     assert resolved["broker"] == "redis://cache.internal:6379/0"
-    assert resolved["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert resolved["cache"] == "django_redis.cache.RedisCache"
     assert resolved["storage"] == "storages.backends.s3.S3Storage"
     assert resolved["email"] == "django.core.mail.backends.smtp.EmailBackend"
 

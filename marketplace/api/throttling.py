@@ -6,10 +6,13 @@ fixed window needs one atomic increment (one round trip on Redis). The price is 
 windows: a client can spend two windows' allowance across a window's edge.
 """
 
+import logging
 from typing import Any
 
 from rest_framework import throttling
 from rest_framework.request import Request
+
+logger = logging.getLogger(__name__)
 
 
 class _FixedWindow(throttling.SimpleRateThrottle):
@@ -27,12 +30,21 @@ class _FixedWindow(throttling.SimpleRateThrottle):
         window = int(self.now // self.duration)
         self.window_end = (window + 1) * self.duration
         self.key = f"{client}:{window}"
+        count = self._count()
+        if count is None:
+            # The counters are away with Redis: serving unthrottled for a while beats refusing everyone.
+            logger.warning("Cache unreachable: request let through unthrottled")
+            return True
+        return count <= self.num_requests
+
+    def _count(self) -> int | None:
+        """This request's number in its client's window; None when the cache cannot be reached (its errors are
+        ignored: CACHES in the settings)."""
         try:
-            count = self.cache.incr(self.key)
+            return self.cache.incr(self.key)
         except ValueError:  # the window's first request (the key does not exist yet)
             # add() is atomic: of two first requests one adds, the other increments what it added.
-            count = 1 if self.cache.add(self.key, 1, self.duration + 1) else self.cache.incr(self.key)
-        return count <= self.num_requests
+            return 1 if self.cache.add(self.key, 1, self.duration + 1) else self.cache.incr(self.key)
 
     def wait(self) -> float:
         return max(0.0, self.window_end - self.now)

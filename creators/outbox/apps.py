@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class OutboxConfig(AppConfig):
+    name = "creators.outbox"
+    label = "outbox"
+    verbose_name = "Task outbox"
+    default_auto_field = "django.db.models.BigAutoField"
