@@ -13,6 +13,7 @@ from django.core.files.storage import default_storage
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from markdown.treeprocessors import Treeprocessor
 from rest_framework.exceptions import ValidationError as ParamsError
@@ -69,7 +70,7 @@ def curation_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse
         context["versions"] = dataset.versions.select_related("superseded_by").order_by("-number")
         context["build_form"] = VersionBuildForm()
         context["withdraw_form"] = VersionWithdrawForm()
-        context["in_catalog"] = selectors.catalog_datasets().filter(pk=dataset.pk).exists()
+        context["in_catalog"] = dataset.in_catalog
     return render(request, "datasets/curation_edit.html", context, status=400 if form.errors else 200)
 
 
@@ -77,6 +78,11 @@ def _version(slug: str, number: int) -> DatasetVersion:
     return get_object_or_404(
         DatasetVersion.objects.select_related("dataset"), dataset__slug=slug, number=number
     )
+
+
+def _version_card_url(slug: str, number: int) -> str:
+    """The curation page scrolled to a version's card, where its build's progress shows below the long form."""
+    return f"{reverse('datasets:curation-edit', args=[slug])}#version-{number}"
 
 
 def _message_errors(request: HttpRequest, error: ValidationError) -> None:
@@ -110,6 +116,7 @@ def version_build(request: HttpRequest, slug: str) -> HttpResponse:
             f"Version {version.number} holds {version.item_count} item{'s' if version.item_count != 1 else ''}, "
             "frozen as they are sellable now; its bundle is being built.",
         )
+        return redirect(_version_card_url(dataset.slug, version.number))
     return redirect("datasets:curation-edit", slug=dataset.slug)
 
 
@@ -132,6 +139,7 @@ def version_retry(request: HttpRequest, slug: str, number: int) -> HttpResponse:
         _message_errors(request, error)
     else:
         messages.success(request, f"Version {version.number} is queued to build again.")
+        return redirect(_version_card_url(slug, number))
     return redirect("datasets:curation-edit", slug=slug)
 
 
@@ -257,7 +265,7 @@ def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "history": selectors.dataset_version_history(dataset=dataset),
     }
     if version is not None:
-        stats = selectors.version_statistics(version=version)
+        stats = selectors.published_version_statistics(version=version)
         datasheet = _stored_document(version, DATASHEET_NAME)
         context |= {
             "stats": stats,
@@ -294,8 +302,7 @@ def dataset_preview(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     response = HttpResponse(content, content_type="image/jpeg")
     for header, value in NO_AI_HEADERS.items():
         response[header] = value
-    in_catalog = selectors.catalog_datasets().filter(pk=dataset.pk).exists()
-    response["Cache-Control"] = PUBLIC_PREVIEW_CACHE if in_catalog else PRIVATE_PREVIEW_CACHE
+    response["Cache-Control"] = PUBLIC_PREVIEW_CACHE if dataset.in_catalog else PRIVATE_PREVIEW_CACHE
     return response
 
 

@@ -238,8 +238,9 @@ def release_file(request: HttpRequest, public_id: UUID, field: str) -> HttpRespo
     release = get_object_or_404(Release.objects.select_related("creator"), public_id=public_id)
     if release.creator.user_id != request.user.pk and not getattr(request.user, "is_reviewer", False):
         raise PermissionDenied("Only the release's creator and reviewers can see it.")
-    # Personal data: not kept for long by the browser either.
-    return stored_file_response(getattr(release, field), max_age=300)
+    # Personal data, and a rejected release sent back with a new scan keeps this address: the browser asks again
+    # every time, so that nobody judges a stale copy.
+    return stored_file_response(getattr(release, field), max_age=0)
 
 
 # --- Consent -------------------------------------------------------------------------------------------------

@@ -89,8 +89,8 @@
       if (link) {
         const anchor = document.createElement("a");
         anchor.href = link;
-        anchor.textContent = " Open";
-        item.status.append(anchor);
+        anchor.textContent = "Open";
+        item.status.append(" ", anchor);
       }
       running -= 1;
       updateOverall();

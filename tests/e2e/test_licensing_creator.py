@@ -6,16 +6,10 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 from licensing.models import Release
+from tests.e2e.journeys import fill_in_the_release_as_the_model, log_in
 from tests.factories import MediaAssetFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _log_in(page, user, password):
-    page.goto("/account/login/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 def _thumbnail(colour: str) -> ContentFile:
@@ -26,22 +20,6 @@ def _thumbnail(colour: str) -> ContentFile:
     return ContentFile(buffer.getvalue(), name="thumbnail.jpg")
 
 
-def _draw_on(page, pad_input: str) -> None:
-    """A signature drawn with the mouse: press, a few strokes across the pad, release."""
-    canvas = page.locator("[data-signature-pad]", has=page.locator(f"input[name={pad_input}]")).locator(
-        "canvas"
-    )
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    assert box is not None
-    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
-    page.mouse.move(x + 0.1 * w, y + 0.7 * h)
-    page.mouse.down()
-    for fx, fy in [(0.25, 0.25), (0.4, 0.75), (0.55, 0.3), (0.7, 0.7), (0.9, 0.35)]:
-        page.mouse.move(x + fx * w, y + fy * h, steps=8)
-    page.mouse.up()
-
-
 def test_a_creator_asks_for_a_release_online_and_the_person_signs_it(
     page, browser, live_server, screenshot, creator, password, media_root
 ):
@@ -50,7 +28,7 @@ def test_a_creator_asks_for_a_release_online_and_the_person_signs_it(
         asset = MediaAssetFactory(creator=creator.creator_profile, title=f"Portrait on the quay {number}")
         asset.thumbnail.save("thumbnail.jpg", _thumbnail(colour))
         assets.append(asset)
-    _log_in(page, creator, password)
+    log_in(page, creator, password)
 
     page.get_by_role("link", name="Releases").first.click()
     page.get_by_role("button", name="New release").click()
@@ -77,12 +55,7 @@ def test_a_creator_asks_for_a_release_online_and_the_person_signs_it(
     expect(signing.get_by_role("heading", name="Model release from")).to_be_visible()
     expect(signing.get_by_text("I, Maria Model, give")).to_be_visible()
     expect(signing.get_by_role("heading", name="Parent or guardian")).to_be_hidden()
-    signing.get_by_label("Your full name").fill("Maria Model")
-    signing.get_by_label("Date of birth").fill("1994-02-11")
-    signing.get_by_label("Postal address").fill("1 Rua Augusta, Lisboa")
-    _draw_on(signing, "signature")
-    signing.get_by_label("Witness's full name").fill("Wendy Witness")
-    _draw_on(signing, "witness_signature")
+    fill_in_the_release_as_the_model(signing)
     assert signing.locator("input[name=signature]").input_value().startswith("data:image/png;base64,")
     screenshot(signing, "03-signing-page")
     signing.get_by_role("button", name="Sign the release").click()

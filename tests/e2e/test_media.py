@@ -1,36 +1,30 @@
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
 from creators.models import MediaAsset
 from tests.creators.hostile_corpus import encode_video
+from tests.e2e.journeys import CAMERA_CORPUS, log_in, open_from_the_menu
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "camera-samples"
 
-
-def _log_in(page, user, password):
-    page.goto("/account/login/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-
-
-@pytest.mark.skipif(not CORPUS.exists(), reason="the shared camera corpus is not beside the project")
+@pytest.mark.skipif(not CAMERA_CORPUS.exists(), reason="the shared camera corpus is not beside the project")
 def test_a_creator_uploads_photos_and_a_video_and_sees_them_processed(
     page, screenshot, start_worker, creator, password, tmp_path
 ):
     video = tmp_path / "street-scene.mp4"
     encode_video(video, container="mp4", codec="mpeg4", seconds=3, size=(320, 240))
-    files = [CORPUS / "jpg" / "Reconyx_HC500_Hyperfire.jpg", CORPUS / "heic" / "IMG_5195.HEIC", video]
+    files = [
+        CAMERA_CORPUS / "jpg" / "Reconyx_HC500_Hyperfire.jpg",
+        CAMERA_CORPUS / "heic" / "IMG_5195.HEIC",
+        video,
+    ]
     bad = tmp_path / "notes.jpg"
     bad.write_text("<html><script>alert(1)</script></html>")
     start_worker()
-    _log_in(page, creator, password)
+    log_in(page, creator, password)
 
-    page.get_by_role("link", name="Upload").click()
+    open_from_the_menu(page, "Upload")
     page.get_by_label("Category for these files").select_option("street")
     page.get_by_label("Tags for these files").fill("street, test")
     page.set_input_files("#files", [*map(str, files), str(bad)])
@@ -72,7 +66,7 @@ def test_a_large_video_uploads_in_chunks_and_resumes_after_a_dropped_connection(
         return route.continue_()
 
     start_worker()
-    _log_in(page, creator, password)
+    log_in(page, creator, password)
     page.route("**/api/v1/uploads/**", drop_the_second_chunk_once)
     page.goto("/creator/media/upload/")
     page.set_input_files("#files", str(video))
@@ -91,8 +85,8 @@ def test_with_object_storage_a_large_photo_goes_straight_to_the_bucket(
     page, screenshot, creator, password, s3_bucket, settings
 ):
     settings.UPLOAD_CHUNKED_ABOVE_BYTES = 1_000
-    photo = CORPUS / "jpg" / "Reconyx_HC500_Hyperfire.jpg"
-    _log_in(page, creator, password)
+    photo = CAMERA_CORPUS / "jpg" / "Reconyx_HC500_Hyperfire.jpg"
+    log_in(page, creator, password)
     posted_to = []
     page.on("request", lambda request: posted_to.append(f"{request.method} {request.url}"))
 

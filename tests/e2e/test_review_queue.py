@@ -12,15 +12,10 @@ from creators.services import asset_ingest, asset_upload
 from licensing import services
 from licensing.models import Consent, LicenseTerms, Release, Use
 from marketplace.demo_media import demo_photos
+from tests.e2e.journeys import log_in as _log_in
+from tests.e2e.journeys import open_from_the_menu
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _log_in(page, user, password):
-    page.goto("/account/login/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 def _ingested_photos(creator, count: int) -> list[MediaAsset]:
@@ -84,7 +79,7 @@ def test_a_reviewer_clears_the_queue(page, screenshot, media_root, creator, revi
     )
     _log_in(page, reviewer, password)
 
-    page.get_by_role("link", name="Review queue").click()
+    open_from_the_menu(page, "Review queue")
     expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
     expect(page.locator(".queue-row")).to_have_count(1)
     expect(page.get_by_role("link", name="Consents 2")).to_be_visible()
@@ -127,7 +122,7 @@ def test_a_reviewer_clears_the_queue(page, screenshot, media_root, creator, revi
     screenshot(page, "07-queue-empty-phone")
 
     page.set_viewport_size({"width": 1280, "height": 860})
-    page.get_by_role("link", name="Audit log").click()
+    open_from_the_menu(page, "Audit log")
     page.get_by_role("button", name="Verify chain").click()
     expect(page.get_by_role("status")).to_contain_text("The chain is intact: 6 entries checked;")
     expect(page.locator(".audit-table tbody tr").first).to_contain_text("consent.approved")
