@@ -6,7 +6,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 PORT ?= 8000
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench load install clean
 
 # The venv is rebuilt whenever the pinned dependencies change. It also gets the buyer's `datamarket` command
 # from client/, a package of its own (no Django in it) installed editable beside the project.
@@ -33,7 +33,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/mypy marketplace datasets licensing creators bench client/datamarket
+	$(BIN)/mypy marketplace datasets licensing creators bench load client/datamarket
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 test: lint
@@ -41,6 +41,10 @@ test: lint
 
 bench: $(INSTALLED)
 	$(BIN)/python -m bench
+
+# 50 simulated users for 60 s against gunicorn and a Celery worker on a scratch site (PostgreSQL, Redis).
+load: $(INSTALLED)
+	$(BIN)/python -m load
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache .mypy_cache
