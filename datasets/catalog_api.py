@@ -319,7 +319,7 @@ def _version_on_sale(version: DatasetVersion) -> dict[str, Any]:
         "number": version.number,
         "name": version.name,
         "published_at": version.published_at,
-        "statistics": asdict(selectors.version_statistics(version=version)),
+        "statistics": asdict(selectors.published_version_statistics(version=version)),
     }
 
 

@@ -77,6 +77,11 @@ class Dataset(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def in_catalog(self) -> bool:
+        """Anyone may see it: public, with a version on sale (what selectors.catalog_datasets selects)."""
+        return self.is_public and self.version_on_sale_id is not None
+
 
 class Offer(models.Model):
     """A license tier a dataset is sold under, and its price in the currency's minor unit (cents)."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.db.models import (
@@ -199,6 +200,21 @@ def _largest_first(counts: Counter[str]) -> dict[str, int]:
     if counts[UNKNOWN]:
         ordered[UNKNOWN] = counts[UNKNOWN]
     return ordered
+
+
+# What a sealed version holds changes only when a sample is erased: its statistics and photo and video counts
+# are kept this long.
+VERSION_COUNTS_CACHE_SECONDS = 10 * 60
+
+
+def published_version_statistics(*, version: DatasetVersion) -> VersionStatistics:
+    """The statistics buyers see: a sealed version's items never change but for an erasure, so they are kept
+    for a while rather than counted on every view of the dataset's page."""
+    return cache.get_or_set(  # type: ignore[return-value]
+        f"datasets:version-statistics:{version.pk}",
+        lambda: version_statistics(version=version),
+        VERSION_COUNTS_CACHE_SECONDS,
+    )
 
 
 def version_statistics(*, version: DatasetVersion) -> VersionStatistics:
@@ -421,6 +437,9 @@ RELEVANCE_ELSEWHERE = 1.0
 CURSOR_SALT = "datasets.catalog.cursor.v2"
 MAX_SEARCH_TERMS = 10  # the SQLite fallback builds one OR per term: a long query must not build a huge one
 SUMMARY_CHARACTERS = 280  # of the description, on a catalog card
+# Facet counts are the costliest part of a catalog page and the same for every page of a search: they are
+# kept this long, so a count may lag a publication by as much.
+FACETS_CACHE_SECONDS = 60
 
 
 class CatalogSort(models.TextChoices):
@@ -496,9 +515,28 @@ class CatalogQuery:
     @property
     def filters_digest(self) -> str:
         """Ties a cursor to the results it was made for: a cursor reused with other filters is refused."""
-        parts: list[Any] = [self.text, self.categories, self.media_types, self.tiers, self.sizes]
-        parts += [self.min_price, self.max_price, self.effective_sort]
-        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+        return _digest([*self._matching_parts, self.effective_sort])
+
+    @property
+    def facets_digest(self) -> str:
+        """What the facet counts depend on: the words and filters, not the order or the page."""
+        return _digest(self._matching_parts)
+
+    @property
+    def _matching_parts(self) -> list[Any]:
+        return [
+            self.text,
+            self.categories,
+            self.media_types,
+            self.tiers,
+            self.sizes,
+            self.min_price,
+            self.max_price,
+        ]
+
+
+def _digest(parts: list[Any]) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -768,17 +806,37 @@ def _offers_by_dataset(dataset_ids: list[int]) -> dict[int, list[dict[str, Any]]
     return offers
 
 
+def _media_counts_key(version_id: int) -> str:
+    return f"datasets:version-media-counts:{version_id}"
+
+
 def _media_counts(version_ids: list[int]) -> dict[int, Counter[str]]:
-    """Photos and videos of each version, counted in one grouped query (erased samples count as neither)."""
-    counts: defaultdict[int, Counter[str]] = defaultdict(Counter)
-    rows = (
-        VersionItem.objects.filter(version_id__in=version_ids, asset__isnull=False)
-        .values_list("version_id", "asset__kind")
-        .annotate(count=Count("pk"))
-        .order_by()
-    )
-    for version_id, kind, count in rows:
-        counts[version_id][kind] = count
+    """Photos and videos of each version (erased samples count as neither): from the cache, and the versions
+    it lacks counted in one grouped query."""
+    cached = cache.get_many([_media_counts_key(version_id) for version_id in version_ids])
+    counts: dict[int, Counter[str]] = {
+        version_id: cached[_media_counts_key(version_id)]
+        for version_id in version_ids
+        if _media_counts_key(version_id) in cached
+    }
+    missing = [version_id for version_id in version_ids if version_id not in counts]
+    if missing:
+        counted: defaultdict[int, Counter[str]] = defaultdict(
+            Counter, {version_id: Counter() for version_id in missing}
+        )
+        rows = (
+            VersionItem.objects.filter(version_id__in=missing, asset__isnull=False)
+            .values_list("version_id", "asset__kind")
+            .annotate(count=Count("pk"))
+            .order_by()
+        )
+        for version_id, kind, count in rows:
+            counted[version_id][kind] = count
+        cache.set_many(
+            {_media_counts_key(version_id): kinds for version_id, kinds in counted.items()},
+            VERSION_COUNTS_CACHE_SECONDS,
+        )
+        counts.update(counted)
     return counts
 
 
@@ -829,7 +887,8 @@ def catalog_page(
     """One page of the catalog in a fixed number of queries, whatever the page size.
 
     The page: one query (`_page_rows`). Then one for the offers of the page's datasets, one for their photo
-    and video counts, and with facets one grouped query per facet.
+    and video counts, and with facets one grouped query per facet; the last two only when the cache does not
+    have them.
     """
     sort = query.effective_sort
     key, _ = _SORT_KEYS[sort]
@@ -861,6 +920,11 @@ def catalog_page(
         row["photos"] = kinds[MediaAsset.Kind.IMAGE]
         row["videos"] = kinds[MediaAsset.Kind.VIDEO]
         row["category_label"] = category_labels.get(row["category"], "Mixed")
-    return CatalogPage(
-        rows=rows, next_cursor=next_cursor, facets=catalog_facets(query) if with_facets else None
-    )
+    facets = None
+    if with_facets:
+        facets = cache.get_or_set(
+            f"datasets:catalog-facets:{query.facets_digest}",
+            lambda: catalog_facets(query),
+            FACETS_CACHE_SECONDS,
+        )
+    return CatalogPage(rows=rows, next_cursor=next_cursor, facets=facets)

@@ -5,12 +5,13 @@ import itertools
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from datasets.models import Dataset, DatasetVersion, Offer, VersionItem
-from datasets.selectors import CatalogQuery, catalog_page
+from datasets.selectors import CatalogQuery, catalog_cursor_decode, catalog_page
 from datasets.services import versions_on_sale_refresh
 from licensing.models import LicenseTerms
 from tests.factories import MediaAssetFactory
@@ -368,9 +369,28 @@ def test_the_number_of_queries_does_not_grow_with_the_page(client):
     few = _queries_for_page(client, 5)
     DatasetVersion.objects.all().delete()
     Dataset.objects.all().delete()
+    cache.clear()
     many = _queries_for_page(client, 50)
 
     assert few == many
+
+
+def test_the_facets_and_media_counts_of_a_search_are_counted_once_for_all_its_pages(
+    django_assert_num_queries,
+):
+    for n in range(5):
+        catalog_dataset(f"Harbour {n}")
+    query = CatalogQuery(text="harbour", page_size=2)
+    first = catalog_page(query=query)
+    assert first.next_cursor is not None
+
+    with django_assert_num_queries(2):  # the page and its offers; facets and counts come from the cache
+        again = catalog_page(query=query)
+    with django_assert_num_queries(3):  # the next page, its offers and its new versions' counts
+        following = catalog_page(query=query, after=catalog_cursor_decode(first.next_cursor, query=query))
+
+    assert again.facets == first.facets == following.facets
+    assert [row["photos"] for row in again.rows] == [row["photos"] for row in first.rows]
 
 
 def test_the_selector_pages_in_constant_queries_with_the_search(django_assert_max_num_queries):
