@@ -373,8 +373,8 @@ def _whole_search_page(query: selectors.CatalogQuery) -> Result:
         math.nan,
         None,
         f"search {query.text!r} with facets, {len(p50s)} queries: server p50 {sum(p50s):.2f} ms in all "
-        f"(each: {', '.join(f'{p50:.2f}' for p50 in p50s)} ms: the page, its offers, its media counts, then "
-        "the facets)",
+        f"(each: {', '.join(f'{p50:.2f}' for p50 in p50s)} ms: the page, its offers, then what the cache "
+        "lacks: the versions' photo and video counts, the facets by category, media type, tier, size and price)",
     )
 
 
