@@ -365,8 +365,9 @@ def consent_withdraw(request: HttpRequest, creator: CreatorProfile) -> HttpRespo
             if withdrawn:
                 messages.success(
                     request,
-                    f"Consent withdrawn for {_plural(withdrawn, 'item', 'items')}. They are no longer sold, "
-                    "and buyers who hold them are told.",
+                    f"Consent withdrawn for {_plural(withdrawn, 'item', 'items')}. "
+                    f"{'It is' if withdrawn == 1 else 'They are'} no longer sold, and buyers who hold "
+                    f"{'it' if withdrawn == 1 else 'them'} are told.",
                 )
             else:
                 messages.info(request, "None of the selected items had consent to withdraw.")

@@ -3,7 +3,8 @@
 Every error answers `{"error": {"status": ..., "code": ..., "message": ..., "fields": {...}}}`. Services raise
 Django's ValidationError and PermissionDenied; they are mapped here, so no view translates errors itself:
 ValidationError -> 400 (409 when its code says the request conflicts with the current state),
-PermissionDenied -> 403, Http404 and a model's DoesNotExist -> 404.
+PermissionDenied -> 403, Http404 and a model's DoesNotExist -> 404; the database out of reach (a restart)
+-> 503 with Retry-After, as the site's pages answer it.
 """
 
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -26,6 +28,13 @@ class Conflict(exceptions.APIException):
     default_detail = "The request conflicts with the current state of the resource."
 
 
+class DatabaseUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "unavailable"
+    default_detail = "The service is briefly unavailable; try again in a few seconds."
+    retry_after_seconds = 10  # a database restart takes seconds
+
+
 def _as_api_exception(exc: Exception) -> Exception:
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
@@ -39,6 +48,8 @@ def _as_api_exception(exc: Exception) -> Exception:
         return exceptions.PermissionDenied(str(exc) or None)
     if isinstance(exc, Http404 | ObjectDoesNotExist):
         return exceptions.NotFound()
+    if isinstance(exc, OperationalError | InterfaceError):
+        return DatabaseUnavailable()
     return exc
 
 
@@ -71,4 +82,6 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             else {},
         }
     }
+    if isinstance(exc, DatabaseUnavailable):
+        response["Retry-After"] = str(exc.retry_after_seconds)
     return response

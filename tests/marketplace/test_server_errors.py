@@ -36,3 +36,18 @@ def test_any_other_error_answers_the_500_page(failing_home):
 
     assert response.status_code == 500
     assert "Something went wrong on our side" in response.content.decode()
+
+
+def test_the_api_answers_an_unreachable_database_in_its_error_format(client, monkeypatch):
+    from datasets import selectors
+
+    def unreachable(**kwargs):  # type: ignore[no-untyped-def]
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(selectors, "catalog_page", unreachable)
+
+    response = client.get("/api/v1/datasets/")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "10"
+    assert response.json()["error"]["code"] == "unavailable"
