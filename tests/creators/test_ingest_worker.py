@@ -1,8 +1,6 @@
-"""Ingest through a real Celery worker, including workers killed mid-ingest."""
+"""Ingest through a real Celery worker (tests/drills kills it mid-ingest)."""
 
 import io
-import time
-from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -44,21 +42,3 @@ def test_uploaded_photos_are_ingested_by_a_real_worker(start_worker, creator):
     worker.wait_for(lambda: _unfinished(ids) == 0, timeout=90)
 
     assert set(MediaAsset.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"ready"}
-
-
-def test_killing_the_worker_mid_ingest_leaves_every_asset_ready_or_rejected(start_worker, creator):
-    ids = _upload(creator, _photos(12))
-    for _ in range(3):
-        worker = start_worker()
-        # SIGKILL it just after it took a task in hand, then send again whatever it held.
-        worker.wait_for_log("] received")
-        time.sleep(0.05)
-        worker.kill()
-        services.assets_requeue_stalled(stalled_after=timedelta(0))
-
-    survivor = start_worker()
-    survivor.wait_for(lambda: _unfinished(ids) == 0, timeout=90)
-
-    statuses = list(MediaAsset.objects.filter(pk__in=ids).values_list("status", flat=True))
-    assert set(statuses) <= {"ready", "rejected"}
-    assert statuses.count("ready") >= 9
