@@ -132,7 +132,9 @@ def test_a_build_survives_ten_workers_killed_mid_build(
     settings, start_worker, offered_dataset, tmp_path: Path, drill
 ):
     settings.DATASET_BUILD_LEASE_SECONDS = LEASE_SECONDS
-    photos = [store_sellable(noise_photo(seed)) for seed in range(2 * KILLS)]
+    # A restarted worker may store a few shards before the next kill lands: enough samples that the tenth kill
+    # still finds the build under way.
+    photos = [store_sellable(noise_photo(seed)) for seed in range(4 * KILLS)]
     dataset = offered_dataset(is_public=True)
     version = services.version_build_request(dataset=dataset, actor=None)
     killed_while_building = 0
