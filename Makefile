@@ -6,7 +6,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 PORT ?= 8000
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint bench load install clean
+.PHONY: run test lint tools bench load install clean
 
 # The venv is rebuilt whenever the pinned dependencies change. It also gets the buyer's `datamarket` command
 # from client/, a package of its own (no Django in it) installed editable beside the project.
@@ -36,7 +36,15 @@ lint: $(INSTALLED)
 	$(BIN)/mypy marketplace datasets licensing creators bench load client/datamarket
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-test: lint
+# exiftool is the buyer's reader the delivery tests search every delivered file with (Debian's package; apt-get
+# needs root, so anyone else is told the command instead).
+tools:
+	@command -v exiftool >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends libimage-exiftool-perl; \
+	  else echo "exiftool is missing: sudo apt-get install libimage-exiftool-perl"; exit 1; fi; }
+
+test: lint tools
 	$(BIN)/pytest
 
 bench: $(INSTALLED)

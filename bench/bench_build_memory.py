@@ -1,12 +1,12 @@
 """Whether a bundle build's memory grows with the bundle: a 4 GB bundle against a 1 GB one.
 
 The requirement: "building 1 GB and 4 GB bundles differs by under 50 MB of peak RSS". Both versions hold
-videos of 200 MB (one file of random bytes that every asset's original points at: the build streams it like
-any other), 5 of them and 20; each version is built by the real build service in a fresh process, so its
+videos of 200 MB (one MPEG-4 video of random frames that every asset's original points at: the build makes
+each asset's delivery file from it, remuxed packet by packet, and streams that into a shard like any
+other), 5 of them and 20; each version is built by the real build service in a fresh process, so its
 peak RSS is its own. The ratio reported is the small build's peak over the large one's (1.0: no growth).
 """
 
-import hashlib
 import json
 import os
 import shutil
@@ -20,12 +20,14 @@ from django.core.files.storage import default_storage
 from django.db import connection
 
 from bench.harness import Result
+from creators.ingest.hashing import sha256_file
 
 NAME = "build_peak_rss_4gb_vs_1gb"
 VIDEO_BYTES = 200 * 1024**2
 SMALL_VIDEOS, LARGE_VIDEOS = 5, 20
-# Both bundles once in the build folder and once in storage (the same disk here: a move), plus slack.
-MIN_FREE_BYTES = 7 * 1000**3
+# Both bundles' delivery files in storage, their shards once in the build folder and once in storage (the
+# same disk here: a move), plus slack.
+MIN_FREE_BYTES = 14 * 1000**3
 PROJECT = Path(__file__).resolve().parent.parent
 
 # The child reports its own peak from VmHWM (ru_maxrss carries the parent's across exec).
@@ -77,7 +79,7 @@ def _child(version_id: int | None) -> dict[str, float]:
     return result
 
 
-def _version(slug: str, videos: int, original: str, digest: str) -> int:
+def _version(slug: str, videos: int, original: str, digest: str, size: int) -> int:
     from creators.models import MediaAsset
     from datasets.models import Dataset, Offer
     from datasets.services import version_create
@@ -97,10 +99,10 @@ def _version(slug: str, videos: int, original: str, digest: str) -> int:
                 kind="video",
                 mime_type="video/mp4",
                 original=original,
-                original_bytes=VIDEO_BYTES,
+                original_bytes=size,
                 sha256=digest,
-                width=1920,
-                height=1080,
+                width=640,
+                height=480,
                 duration_seconds=60.0,
                 category=category,
             ),
@@ -118,17 +120,15 @@ def run() -> list[Result]:
         return [
             Result(NAME, 0.0, None, f"skipped: {free / 1e9:.1f} GB free, {MIN_FREE_BYTES / 1e9:.0f} needed")
         ]
-    block = os.urandom(1 << 20)
-    digest = hashlib.sha256()
+    from tests.media_corpus import noise_video
+
     path = Path(settings.MEDIA_ROOT) / "originals" / "bench" / "video.mp4"
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as stream:
-        for _ in range(VIDEO_BYTES // len(block)):
-            stream.write(block)
-            digest.update(block)
+    noise_video(path, VIDEO_BYTES)
+    digest = sha256_file(path)
     original = default_storage.generate_filename("originals/bench/video.mp4")
-    small = _version("memory-1gb", SMALL_VIDEOS, original, digest.hexdigest())
-    large = _version("memory-4gb", LARGE_VIDEOS, original, digest.hexdigest())
+    small = _version("memory-1gb", SMALL_VIDEOS, original, digest, path.stat().st_size)
+    large = _version("memory-4gb", LARGE_VIDEOS, original, digest, path.stat().st_size)
     idle, small_run, large_run = _child(None), _child(small), _child(large)
     growth = large_run["peak_rss_mb"] - small_run["peak_rss_mb"]
     detail = (

@@ -41,13 +41,15 @@ from creators.models import MediaAsset
 from licensing.models import LicenseTermsVersion, Permission, Use
 
 from . import selectors, services
-from .models import BundleFile, DatasetVersion
+from .deliveries import camera_fields, delivery_for, delivery_rights, digital_source_type
+from .models import BundleFile, DatasetVersion, VersionItem
 from .packaging.checksums import SIGNATURE_NAME, SUMS_NAME, sums_text
 from .packaging.croissant import write_croissant
 from .packaging.datasheet import write_datasheet
 from .packaging.description import (
     CROISSANT_NAME,
     DATASHEET_NAME,
+    SERIES_FILES,
     SHARD_SERIES,
     SHARDS_DIR,
     ConsentCount,
@@ -58,6 +60,7 @@ from .packaging.description import (
     Maintenance,
     PreviousVersion,
     Quality,
+    Series,
     shard_prefix,
 )
 from .packaging.description import BundleFile as DescribedFile
@@ -70,8 +73,9 @@ from .packaging.manifest import (
     write_manifest,
 )
 from .packaging.readme import LICENSE_NAME, README_NAME, write_license, write_readme
+from .packaging.renditions import RenditionError
 from .packaging.tar import ShardInfo, ShardWriter
-from .signing_key import current_key, signing_key
+from .signing_key import content_signer, current_key, signing_key
 
 logger = logging.getLogger(__name__)
 
@@ -83,23 +87,6 @@ PROGRESS_EVERY_SECONDS = 1.0
 STORAGE_PREFIX = "bundles"
 # How long a licensee has to delete a withdrawn sample: every tier's terms (licensing/terms/) say 30 days.
 LICENSEE_DELETION_DAYS = 30
-SERIES_KIND: dict[str, str] = {
-    BundleFile.Series.PHOTOS: MediaAsset.Kind.IMAGE,
-    BundleFile.Series.VIDEOS: MediaAsset.Kind.VIDEO,
-}
-KIND_SERIES: dict[str, str] = {kind: series for series, kind in SERIES_KIND.items()}
-# The original's extension inside a shard, by the type ingest found; WebDataset readers dispatch on it.
-EXTENSIONS = {
-    "image/jpeg": "jpg",
-    "image/png": "png",
-    "image/webp": "webp",
-    "image/heic": "heic",
-    "image/heif": "heif",
-    "image/tiff": "tif",
-    "video/mp4": "mp4",
-    "video/quicktime": "mov",
-    "video/webm": "webm",
-}
 
 
 class LeaseLost(Exception):
@@ -133,7 +120,7 @@ class _Item:
     key: str
     series: str
     extension: str
-    original: str
+    stored: str  # the storage name of its delivery file
     byte_size: int
 
 
@@ -246,6 +233,7 @@ def _reason(error: Exception) -> str:
 
 def _build(attempt: _Attempt) -> None:
     _drop_unsellable(attempt, seal=False)  # nothing already withdrawn is written at all
+    _deliver(attempt)
     while True:
         version = DatasetVersion.objects.select_related("dataset").get(pk=attempt.version_id)
         items = _items(version)
@@ -262,19 +250,60 @@ def _build(attempt: _Attempt) -> None:
             return
 
 
+def _deliver(attempt: _Attempt) -> None:
+    """Give every item its delivery file (made, or found from an earlier version), before any shard.
+
+    Each item is recorded as soon as its file is, so an attempt that dies here resumes with the next item.
+    """
+    version = DatasetVersion.objects.select_related("dataset").get(pk=attempt.version_id)
+    license_terms = [license_terms_item(tier.terms.slug, tier.version) for tier in _tiers(version)]
+    web_statement = settings.SITE_URL + reverse("datasets:detail", args=[version.dataset.slug])
+    pending = version.items.filter(delivery__isnull=True, asset__isnull=False).select_related("asset")
+    if not pending.exists():
+        return
+    signer = content_signer().signer()
+    attempt.directory.mkdir(parents=True, exist_ok=True)
+    for item in pending.order_by("position").iterator(chunk_size=500):
+        if item.asset is None:  # erased since the query ran: the seal drops the item
+            continue
+        rights = delivery_rights(
+            uses=item.uses,
+            license_terms=license_terms,
+            consent_id=str(item.consent_id),
+            release_ids=[str(release_id) for release_id in item.release_ids],
+            asset=item.asset,
+            web_statement=web_statement,
+        )
+        try:
+            delivery = delivery_for(
+                asset=item.asset, key=item.key, rights=rights, signer=signer, scratch=attempt.directory
+            )
+        except RenditionError as error:
+            raise ValidationError(
+                f"Sample {item.key} could not be made into a delivery file: {error}."
+            ) from error
+        VersionItem.objects.filter(pk=item.pk).update(
+            delivery=delivery, sha256=delivery.sha256, byte_size=delivery.byte_size
+        )
+        attempt.heartbeat()
+    total = version.items.aggregate(total=Sum("byte_size"))["total"] or 0
+    DatasetVersion.objects.filter(pk=version.pk).update(total_bytes=total)
+
+
 def _items(version: DatasetVersion) -> list[_Item]:
+    """The items with a delivery file, in order; one whose asset was erased meanwhile is dropped at the seal."""
     return [
         _Item(
             position=position,
             key=key,
-            series=KIND_SERIES[kind],
-            extension=EXTENSIONS.get(mime, Path(original).suffix.lstrip(".").lower() or "bin"),
-            original=original,
+            series=series,
+            extension=SERIES_FILES[Series(series)][0],
+            stored=stored,
             byte_size=byte_size,
         )
-        for position, key, kind, mime, original, byte_size in version.items.order_by("position").values_list(
-            "position", "key", "asset__kind", "asset__mime_type", "asset__original", "byte_size"
-        )
+        for position, key, series, stored, byte_size in version.items.filter(delivery__isnull=False)
+        .order_by("position")
+        .values_list("position", "key", "delivery__series", "delivery__storage_name", "byte_size")
     ]
 
 
@@ -322,7 +351,7 @@ def _write_series(
     ) as writer:
         for item in remaining:
             # A storage File proxies readinto to the open file: streamed in blocks, never read whole.
-            with default_storage.open(item.original, "rb") as media:
+            with default_storage.open(item.stored, "rb") as media:
                 writer.write(
                     item.key,
                     cast(BinaryIO, media),
@@ -344,8 +373,8 @@ def _done(version: DatasetVersion) -> tuple[int, int]:
         .values_list("series", "position")
     }
     items, total = 0, 0
-    for kind, position, byte_size in version.items.values_list("asset__kind", "position", "byte_size"):
-        last_position = last_positions.get(KIND_SERIES.get(kind, ""))
+    for series, position, byte_size in version.items.values_list("delivery__series", "position", "byte_size"):
+        last_position = last_positions.get(series)
         if last_position is not None and position <= last_position:
             items, total = items + 1, total + byte_size
     return items, total
@@ -400,10 +429,12 @@ def _manifest(version: DatasetVersion, items: list[_Item]) -> pa.Table:
     by_position = {
         row["position"]: row
         for row in version.items.filter(position__in=[item.position for item in items]).values(
-            "position", "key", "sha256", "byte_size", "uses", "release_ids", "creator_pseudonym", "asset_id",
-            "asset__mime_type", "asset__width", "asset__height", "asset__duration_seconds", "asset__capture_time",
+            "position", "key", "sha256", "byte_size", "uses", "consent_id", "release_ids", "creator_pseudonym",
+            "asset_id", "asset__kind", "asset__mime_type", "asset__duration_seconds", "asset__capture_time",
             "asset__caption", "asset__blur_score", "asset__exposure_mean", "asset__resolution_class",
-            "asset__motion_score", "asset__face_count",
+            "asset__motion_score", "asset__face_count", "asset__metadata", "asset__ai_generated",
+            "asset__gps_coarse_lat", "asset__gps_coarse_lon", "delivery__series", "delivery__width",
+            "delivery__height", "delivery__method", "delivery__content_credentials",
         )
     }  # fmt: skip
     rows = [by_position[item.position] for item in items]
@@ -419,9 +450,16 @@ def _manifest(version: DatasetVersion, items: list[_Item]) -> pa.Table:
             "key": [row["key"] for row in rows],
             "sha256": [row["sha256"] for row in rows],
             "bytes": [row["byte_size"] for row in rows],
-            "media_type": [row["asset__mime_type"] for row in rows],
-            "width": [row["asset__width"] for row in rows],
-            "height": [row["asset__height"] for row in rows],
+            "media_type": [SERIES_FILES[Series(row["delivery__series"])][1] for row in rows],
+            "rendition": [row["delivery__method"] for row in rows],
+            "source_media_type": [row["asset__mime_type"] for row in rows],
+            "content_credentials": [row["delivery__content_credentials"] for row in rows],
+            "digital_source_type": [
+                digital_source_type(metadata=row["asset__metadata"], ai_generated=row["asset__ai_generated"])
+                for row in rows
+            ],
+            "width": [row["delivery__width"] for row in rows],
+            "height": [row["delivery__height"] for row in rows],
             "duration": [row["asset__duration_seconds"] for row in rows],
             "capture_time": [row["asset__capture_time"] for row in rows],
             "tags": [sorted(tags.get(row["asset_id"], [])) for row in rows],
@@ -438,8 +476,16 @@ def _manifest(version: DatasetVersion, items: list[_Item]) -> pa.Table:
                 ]
                 for row in rows
             ],
+            "consent_id": [str(row["consent_id"]) for row in rows],
             "release_ids": [row["release_ids"] for row in rows],
             "creator_id": [row["creator_pseudonym"] for row in rows],
+            "camera": [camera_fields(row["asset__kind"], row["asset__metadata"]) for row in rows],
+            "place": [
+                {"latitude": row["asset__gps_coarse_lat"], "longitude": row["asset__gps_coarse_lon"]}
+                if row["asset__gps_coarse_lat"] is not None and row["asset__gps_coarse_lon"] is not None
+                else None
+                for row in rows
+            ],
             "blur": [row["asset__blur_score"] for row in rows],
             "exposure": [row["asset__exposure_mean"] for row in rows],
             "resolution_class": [row["asset__resolution_class"] or None for row in rows],
@@ -513,22 +559,23 @@ def _drop_unsellable(attempt: _Attempt, *, seal: bool) -> bool:
         if version.build_token != attempt.token:
             raise LeaseLost(f"version {version.pk}: another attempt holds the build")
         positions = services.version_items_no_longer_sellable(version=version)
-        gone = list(version.items.filter(position__in=positions).values_list("position", "asset__kind"))
+        gone = list(version.items.filter(position__in=positions).values_list("position", "delivery__series"))
         if not gone:
             if seal:
                 services.version_publish(version=version)
             return False
         stale = version.files.filter(kind=BundleFile.Kind.DOCUMENT)
-        for series, kind in SERIES_KIND.items():
-            first = min((position for position, item_kind in gone if item_kind == kind), default=None)
+        for series in SHARD_SERIES:
+            first = min((position for position, item_series in gone if item_series == series), default=None)
             if first is not None:
                 stale |= version.files.filter(
                     kind=BundleFile.Kind.SHARD, series=series, last_position__gte=first
                 )
         stored = list(stale.values_list("storage_name", flat=True))
         stale.delete()
-        # An erased asset has no kind left: every shard is written again, which is rare and always right.
-        if any(kind is None for _, kind in gone):
+        # A deleted asset's item has lost its delivery, and with it the series it was written in: every shard
+        # is written again, which is rare and always right.
+        if any(series is None for _, series in gone):
             stored += list(version.files.values_list("storage_name", flat=True))
             version.files.all().delete()
         version.items.filter(position__in=[position for position, _ in gone]).delete()

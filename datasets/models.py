@@ -195,6 +195,11 @@ class VersionItem(models.Model):
     # Each CAWG use's permission and constraint, as the consent said when the version was sealed.
     uses = models.JSONField(default=dict)
     creator_pseudonym = models.CharField(max_length=32)
+    # The file this sample is delivered as, once the build has made or found it; `sha256` and `byte_size`
+    # are then that file's.
+    delivery = models.ForeignKey(
+        "Delivery", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["version", "position"]
@@ -212,6 +217,37 @@ class VersionItem(models.Model):
         return f"{self.version} / {self.key}"
 
 
+class Delivery(models.Model):
+    """The file a buyer receives for one asset under one set of rights: made once, reused by every version.
+
+    Made by the build from the asset's original (datasets.packaging.renditions): no location, serial number
+    or owner name, upright, in its series' file type, with its rights in XMP and a signed C2PA manifest. The
+    rights it names (uses, consent, releases, license terms) are hashed into `rights_digest`: a version
+    sold under the same rights reuses the file, a change of any makes a new one.
+    """
+
+    asset = models.ForeignKey("creators.MediaAsset", on_delete=models.CASCADE, related_name="+")
+    rights_digest = models.CharField(max_length=64)
+    storage_name = models.CharField(max_length=255)
+    series = models.CharField(max_length=16)
+    sha256 = models.CharField(max_length=64)
+    byte_size = models.BigIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    # datasets.packaging.renditions.Method and credentials.Credentials values.
+    method = models.CharField(max_length=32)
+    content_credentials = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["asset", "rights_digest"], name="delivery_once_per_rights"),
+        ]
+
+    def __str__(self) -> str:
+        return f"asset {self.asset_id} / {self.rights_digest[:12]}"
+
+
 class BundleFile(models.Model):
     """A finished file of a version's bundle, in storage: a build resumes after the last finished shard."""
 
@@ -222,13 +258,16 @@ class BundleFile(models.Model):
     version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="files")
 
     class Series(models.TextChoices):
-        """Photos and videos are sharded apart: loaders expect one set of file types per shard."""
+        """One file type per series (datasets.packaging.renditions.Series): loaders expect the same members
+        in every sample of a shard."""
 
-        PHOTOS = "photos", "Photos"
-        VIDEOS = "videos", "Videos"
+        PHOTOS = "photos", "Photos (JPEG)"
+        PHOTOS_PNG = "photos-png", "Photos with transparency or 16 bits (PNG)"
+        VIDEOS = "videos", "Videos (MP4)"
+        VIDEOS_WEBM = "videos-webm", "Videos (WebM)"
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    series = models.CharField(max_length=8, choices=Series.choices, blank=True)
+    series = models.CharField(max_length=16, choices=Series.choices, blank=True)
     # Relative to the bundle's root, as SHA256SUMS lists it: "shards/<name>-000000.tar", "croissant.json".
     path = models.CharField(max_length=255)
     storage_name = models.CharField(max_length=255)
@@ -250,7 +289,11 @@ class BundleFile(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(kind="document", series="", shard_index__isnull=True)
-                | models.Q(kind="shard", series__in=["photos", "videos"], shard_index__isnull=False),
+                | models.Q(
+                    kind="shard",
+                    series__in=["photos", "photos-png", "videos", "videos-webm"],
+                    shard_index__isnull=False,
+                ),
                 name="bundle_file_shard_fields",
             ),
         ]

@@ -13,6 +13,7 @@ from django.utils.crypto import salted_hmac
 from creators.models import MediaAsset
 from licensing.models import Consent, LicenseTerms, Release, Use
 
+from .deliveries import deliveries_delete
 from .models import Dataset, DatasetVersion, Offer, Revocation, VersionItem
 from .selectors import dataset_selection, dataset_sellable
 from .signals import revocation_recorded, version_published
@@ -323,7 +324,8 @@ def version_withdraw(*, version: DatasetVersion, reason: str) -> DatasetVersion:
 
 def versions_supersede(*, asset_ids: list[int], reason: str, withdrawn_at: datetime) -> list[DatasetVersion]:
     """Act on a withdrawal: record what each version's licensees must delete, take every published version
-    holding the assets off sale, and have a version without them built. Returns the versions superseded.
+    holding the assets off sale, have a version without them built, and delete their delivery files. Returns
+    the versions superseded.
 
     Safe to run twice for the same withdrawal: a version already superseded is not superseded again, and a
     sample is revoked once per version.
@@ -341,6 +343,7 @@ def versions_supersede(*, asset_ids: list[int], reason: str, withdrawn_at: datet
         version = _version_supersede(version_id, asset_ids, reason, withdrawn_at)
         if version is not None:
             superseded.append(version)
+    deliveries_delete(asset_ids=asset_ids)
     return superseded
 
 

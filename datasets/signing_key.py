@@ -4,14 +4,18 @@ Rotating it must not orphan what the old key signed: the public halves of retire
 stay published beside the current one, and a signature is checked against each of them in turn.
 """
 
+import datetime as dt
+import functools
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.conf import settings
 
 from datasets.packaging.checksums import (
@@ -20,6 +24,7 @@ from datasets.packaging.checksums import (
     load_public_keys,
     public_key_id,
 )
+from datasets.packaging.credentials import ContentSigner
 
 KEY_FILE_NAME = "signing_key.pem"
 
@@ -94,6 +99,86 @@ def key_that_signed(message: bytes, signature: bytes) -> PublishedKey | None:
             continue
         return key
     return None
+
+
+def content_signer() -> ContentSigner:
+    """The C2PA credential delivered files are signed with: the operator's (C2PA_CERTIFICATE_CHAIN and
+    C2PA_PRIVATE_KEY), else a chain made from the signing key (docs/operations.md)."""
+    if settings.C2PA_CERTIFICATE_CHAIN and settings.C2PA_PRIVATE_KEY:
+        return ContentSigner(
+            certificate_chain=settings.C2PA_CERTIFICATE_CHAIN.encode(),
+            private_key=settings.C2PA_PRIVATE_KEY.encode(),
+        )
+    key = signing_key()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return ContentSigner(certificate_chain=_chain_from_signing_key(pem, settings.SITE_NAME), private_key=pem)
+
+
+@functools.lru_cache(maxsize=4)
+def _chain_from_signing_key(private_key_pem: bytes, site_name: str) -> bytes:
+    """A two-certificate chain whose root and end entity both hold the signing key's public half.
+
+    C2PA wants an end-entity certificate for signing and an issuer above it. No reader trusts this root, so
+    they report the signature as valid but the signer untrusted; what a buyer can check is that the
+    certificate's key is the one the site publishes (`datamarket verify` does).
+    """
+    key = load_private_key(private_key_pem)
+    public_key = key.public_key()
+    now = dt.datetime.now(dt.UTC)
+
+    def name(common_name: str) -> x509.Name:
+        return x509.Name(
+            [
+                x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, site_name),
+            ]
+        )
+
+    def certificate(subject: str, issuer: str) -> x509.CertificateBuilder:
+        return (
+            x509.CertificateBuilder()
+            .subject_name(name(subject))
+            .issuer_name(name(issuer))
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=3650))
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        )
+
+    root_name, end_name = f"{site_name} root", f"{site_name} content credentials"
+    usage = dict.fromkeys(
+        (
+            "content_commitment",
+            "key_encipherment",
+            "data_encipherment",
+            "key_agreement",
+            "encipher_only",
+            "decipher_only",
+        ),
+        False,
+    )
+    root = (
+        certificate(root_name, root_name)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(digital_signature=False, key_cert_sign=True, crl_sign=True, **usage), critical=True
+        )
+        .sign(key, None)
+    )
+    end = (
+        certificate(end_name, root_name)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(digital_signature=True, key_cert_sign=False, crl_sign=False, **usage), critical=True
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public_key), critical=False)
+        .sign(key, None)
+    )
+    return b"".join(cert.public_bytes(serialization.Encoding.PEM) for cert in (end, root))
 
 
 def _create_key_file(path: Path) -> None:

@@ -38,6 +38,11 @@ SIGNING_KEY = env.str("SIGNING_KEY", default="", multiline=True)
 # The public halves (PEM, one block after another) of keys SIGNING_KEY held before: still published, so what
 # they signed keeps verifying after a rotation (docs/operations.md).
 SIGNING_KEYS_RETIRED = env.str("SIGNING_KEYS_RETIRED", default="", multiline=True)
+# The C2PA credential every delivered file is signed with: a certificate chain (PEM, end entity first) from a
+# certificate authority C2PA readers trust, and its private key (PKCS#8 PEM). When empty, a chain is made
+# from SIGNING_KEY itself, which readers report as untrusted but which buyers can match to the published key.
+C2PA_CERTIFICATE_CHAIN = env.str("C2PA_CERTIFICATE_CHAIN", default="", multiline=True)
+C2PA_PRIVATE_KEY = env.str("C2PA_PRIVATE_KEY", default="", multiline=True)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_NAME = env.str("SITE_NAME", default="Datamarket")

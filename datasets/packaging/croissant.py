@@ -17,7 +17,10 @@ from typing import Any
 import pyarrow as pa
 
 from datasets.packaging.description import (
+    SERIES_DESCRIPTIONS,
+    SERIES_FILES,
     DatasetDescription,
+    Series,
     by_count,
     counted,
     permitted_uses_text,
@@ -79,11 +82,20 @@ RECORD_SET = "samples"
 # What each manifest column holds, for the record set's fields (and the datasheet's composition section).
 COLUMN_DESCRIPTIONS = {
     "key": "The sample's key: the member names of its media and JSON in the shards.",
-    "sha256": "SHA-256 of the media file, hex.",
-    "bytes": "Size of the media file in bytes.",
-    "media_type": "MIME type of the media file (image/jpeg, video/mp4, ...).",
-    "width": "Width in pixels, upright.",
-    "height": "Height in pixels, upright.",
+    "sha256": "SHA-256 of the delivered media file, hex.",
+    "bytes": "Size of the delivered media file in bytes.",
+    "media_type": "MIME type of the delivered media file (image/jpeg, image/png, video/mp4, video/webm).",
+    "rendition": (
+        "How the delivered file was made from the upload: jpeg-as-uploaded (the compressed picture kept, its "
+        "metadata left out), jpeg-lossless-rotation, jpeg-reencoded, converted, remuxed or transcoded."
+    ),
+    "source_media_type": "MIME type of the file the creator uploaded.",
+    "content_credentials": (
+        "'c2pa' when the delivered file embeds a signed C2PA manifest with its rights; otherwise why not."
+    ),
+    "digital_source_type": "The IPTC digital source type: what the upload declared, else digitalCapture.",
+    "width": "Width in pixels of the delivered file, upright.",
+    "height": "Height in pixels of the delivered file, upright.",
     "duration": "Duration in seconds; videos only.",
     "capture_time": "When the picture or video was taken (UTC), from its metadata; empty when unknown.",
     "tags": "The creator's tags.",
@@ -94,8 +106,11 @@ COLUMN_DESCRIPTIONS = {
     ),
     "consent_uses": "The CAWG uses the creator consented to for this sample.",
     "consent_constraints": "The creator's own words for uses consented to with a constraint.",
+    "consent_id": "Identifier of the creator's consent the sample was sold under.",
     "release_ids": "Identifiers of the model and property releases covering the sample.",
     "creator_id": "Pseudonymous identifier of the creator, stable within the site.",
+    "camera": "What the camera recorded: make, model, lens and exposure; empty when it recorded none.",
+    "place": "Where it was taken, to a tenth of a degree (about 10 km); never the exact position.",
     "blur": "Sharpness: variance of the Laplacian at a fixed analysis size; higher is sharper.",
     "exposure": "Mean luminance, 0 (black) to 1 (white).",
     "resolution_class": "Resolution class (low, hd, high, very_high) by megapixels.",
@@ -106,7 +121,20 @@ SUBFIELD_DESCRIPTIONS = {
     "consent_constraints": {
         "use": "The CAWG use constrained.",
         "text": "The constraint, as the creator wrote it.",
-    }
+    },
+    "camera": {
+        "make": "Camera maker.",
+        "model": "Camera model.",
+        "lens": "Lens model.",
+        "focal_length_mm": "Focal length in millimetres.",
+        "exposure_time_s": "Exposure time in seconds.",
+        "f_number": "Aperture as an f-number.",
+        "iso": "ISO sensitivity.",
+    },
+    "place": {
+        "latitude": "Latitude in degrees, rounded to 0.1.",
+        "longitude": "Longitude in degrees, rounded to 0.1.",
+    },
 }
 
 
@@ -194,16 +222,16 @@ def _distribution(description: DatasetDescription) -> list[dict[str, Any]]:
         for name in (PARQUET_NAME, JSONL_NAME)
         if name in manifests
     ]
-    samples = {"photos": description.counts.images, "videos": description.counts.videos}
     objects += [
         {
             "@type": "cr:FileSet",
             "@id": shard_set_id(series),
             "name": shard_set_id(series),
             "description": (
-                f"The {samples[series]} {series} in {len(shards)} WebDataset shard(s) "
-                f"({sum(shard.size for shard in shards)} bytes): each sample is <key>.<ext> (the original "
-                "media file) followed by <key>.json (its manifest row). Their SHA-256 digests are in SHA256SUMS."
+                f"The {SERIES_DESCRIPTIONS[Series(series)]} in {len(shards)} WebDataset shard(s) "
+                f"({sum(shard.size for shard in shards)} bytes): each sample is <key>.{SERIES_FILES[Series(series)][0]} "
+                "(the delivered media file) followed by <key>.json (its manifest row). Their SHA-256 digests are "
+                "in SHA256SUMS."
             ),
             "encodingFormat": "application/x-tar",
             "includes": shard_pattern(description.bundle_name, series),

@@ -8,6 +8,7 @@ same description always gives the same bytes.
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from fnmatch import fnmatchcase
 
 # The documents' names in a bundle; here, where importing them loads nothing heavy (the web pages need them).
@@ -19,11 +20,34 @@ DATASHEET_NAME = "DATASHEET.md"
 # description filled some other way cannot leak a small group into a document buyers download.
 MIN_GROUP_SIZE = 5
 
-# The bundle's folder of WebDataset shards, and the series they are written in. Photos and videos are
-# sharded apart because loaders (Hugging Face's webdataset builder among them) want every sample of a shard
-# to have the same members.
+# The bundle's folder of WebDataset shards.
 SHARDS_DIR = "shards"
-SHARD_SERIES = ("photos", "videos")
+
+
+class Series(StrEnum):
+    """The shard series of a bundle, one delivered file type each: loaders (Hugging Face's webdataset
+    builder among them) want every sample of a shard to have the same members."""
+
+    PHOTOS = "photos"  # .jpg
+    PHOTOS_PNG = "photos-png"  # .png: photos whose transparency or 16-bit depth a JPEG would lose
+    VIDEOS = "videos"  # .mp4
+    VIDEOS_WEBM = "videos-webm"  # .webm: VP8, VP9 or AV1 with Vorbis or Opus, kept as they are
+
+
+# Each series' file extension (the media member of its samples) and media type.
+SERIES_FILES: dict[Series, tuple[str, str]] = {
+    Series.PHOTOS: ("jpg", "image/jpeg"),
+    Series.PHOTOS_PNG: ("png", "image/png"),
+    Series.VIDEOS: ("mp4", "video/mp4"),
+    Series.VIDEOS_WEBM: ("webm", "video/webm"),
+}
+SERIES_DESCRIPTIONS: dict[Series, str] = {
+    Series.PHOTOS: "photos (JPEG)",
+    Series.PHOTOS_PNG: "photos with transparency or 16 bits per channel (PNG)",
+    Series.VIDEOS: "videos (MP4)",
+    Series.VIDEOS_WEBM: "videos (WebM)",
+}
+SHARD_SERIES = tuple(Series)
 
 # The four uses of the CAWG training-and-data-mining assertion, as licensing.models.Use names them; repeated
 # here so the writers stay plain functions that import no Django model.
@@ -180,8 +204,11 @@ def shard_prefix(bundle_name: str, series: str) -> str:
 
 
 def shard_pattern(bundle_name: str, series: str) -> str:
-    """The glob, relative to the bundle's root, that matches every shard of one series and no other file."""
-    return f"{SHARDS_DIR}/{shard_prefix(bundle_name, series)}-*.tar"
+    """The glob, relative to the bundle's root, that matches every shard of one series and no other file.
+
+    The shard number's first digit is spelled out, so that the photos' pattern leaves out `photos-png-...`.
+    """
+    return f"{SHARDS_DIR}/{shard_prefix(bundle_name, series)}-[0-9]*.tar"
 
 
 def reportable_groups(description: DatasetDescription) -> dict[str, dict[str, int]]:

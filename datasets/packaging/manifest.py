@@ -34,12 +34,39 @@ CONSTRAINT = pa.struct(
     [pa.field("use", pa.string(), nullable=False), pa.field("text", pa.string(), nullable=False)]
 )
 
+# What the camera recorded that buyers use, moved here from the file (which delivers none of its metadata).
+CAMERA = pa.struct(
+    [
+        pa.field("make", pa.string()),
+        pa.field("model", pa.string()),
+        pa.field("lens", pa.string()),
+        pa.field("focal_length_mm", pa.float64()),
+        pa.field("exposure_time_s", pa.float64()),
+        pa.field("f_number", pa.float64()),
+        pa.field("iso", pa.int32()),
+    ]
+)
+# Where it was taken, to a tenth of a degree (about 10 km): never the exact spot.
+PLACE = pa.struct([pa.field("latitude", pa.float64()), pa.field("longitude", pa.float64())])
+
 SCHEMA = pa.schema(
     [
         pa.field("key", pa.string(), nullable=False),
+        # Of the delivered file, the `<key>.<ext>` in the shard.
         pa.field("sha256", pa.string(), nullable=False),
         pa.field("bytes", pa.int64(), nullable=False),
         pa.field("media_type", pa.string(), nullable=False),
+        # How the delivered file was made from the upload (datasets.packaging.renditions.Method), and the
+        # upload's own type: "jpeg-as-uploaded" keeps the compressed picture, "jpeg-lossless-rotation" turned
+        # it on whole blocks, "jpeg-reencoded" and "converted" encoded the pixels again, "remuxed" copied the
+        # video and audio streams, "transcoded" encoded the video again.
+        pa.field("rendition", pa.string(), nullable=False),
+        pa.field("source_media_type", pa.string(), nullable=False),
+        # "c2pa" when the file embeds a signed C2PA manifest naming its rights; otherwise why not.
+        pa.field("content_credentials", pa.string(), nullable=False),
+        # The IPTC digital source type the upload declared, or digitalCapture when it declared none.
+        pa.field("digital_source_type", pa.string(), nullable=False),
+        # Of the delivered pixels, upright.
         pa.field("width", pa.int32()),
         pa.field("height", pa.int32()),
         pa.field("duration", pa.float64()),  # seconds; videos only
@@ -53,8 +80,11 @@ SCHEMA = pa.schema(
         # ai_generative_training), and the creator's words for those consented to with a constraint.
         pa.field("consent_uses", pa.list_(pa.string()), nullable=False),
         pa.field("consent_constraints", pa.list_(CONSTRAINT), nullable=False),
+        pa.field("consent_id", pa.string(), nullable=False),
         pa.field("release_ids", pa.list_(pa.string()), nullable=False),
         pa.field("creator_id", pa.string(), nullable=False),  # pseudonymous, stable within the site
+        pa.field("camera", CAMERA),
+        pa.field("place", PLACE),
         pa.field("blur", pa.float64()),  # variance of the Laplacian; higher is sharper
         pa.field("exposure", pa.float64()),  # mean luminance, 0 (black) to 1 (white), as ingest measures it
         pa.field("resolution_class", pa.string()),

@@ -8,9 +8,11 @@ from datasets.packaging.croissant import RECORD_SET, citation
 from datasets.packaging.description import (
     CROISSANT_NAME,
     DATASHEET_NAME,
+    SERIES_FILES,
     SHARDS_DIR,
     DatasetDescription,
     LicenseTier,
+    Series,
     counted,
     permitted_uses_text,
     shard_pattern,
@@ -33,21 +35,39 @@ class SeriesMedia:
     feature_class: str  # of Hugging Face `datasets`
     feature: str
     first_sample: str  # the snippet's lines that print the series' first sample
+    credentials: bool  # whether its files carry a C2PA manifest
 
 
 SERIES_MEDIA = {
-    "photos": SeriesMedia(
-        "jpg",
+    Series.PHOTOS: SeriesMedia(
+        SERIES_FILES[Series.PHOTOS][0],
         "Image",
         "Image()",
         'print(photos[0]["json"]["key"], photos[0]["jpg"].size)  # the manifest row, and a PIL image',
+        credentials=True,
     ),
-    "videos": SeriesMedia(
-        "mp4",
+    Series.PHOTOS_PNG: SeriesMedia(
+        SERIES_FILES[Series.PHOTOS_PNG][0],
+        "Image",
+        "Image()",
+        'print(photos_png[0]["json"]["key"], photos_png[0]["png"].mode)  # RGB, RGBA, LA or I;16',
+        credentials=True,
+    ),
+    Series.VIDEOS: SeriesMedia(
+        SERIES_FILES[Series.VIDEOS][0],
         "Video",
         "Video(decode=False)",
         "# Undecoded, a video is its file's bytes; decoding needs torchcodec (pip install torchcodec).\n"
         'print(videos[0]["json"]["key"], len(videos[0]["mp4"]["bytes"]))',
+        credentials=True,
+    ),
+    Series.VIDEOS_WEBM: SeriesMedia(
+        SERIES_FILES[Series.VIDEOS_WEBM][0],
+        "Video",
+        "Video(decode=False)",
+        'print(videos_webm[0]["json"]["key"], len(videos_webm[0]["webm"]["bytes"]))',
+        # C2PA has no binding for Matroska files.
+        credentials=False,
     ),
 }
 
@@ -70,6 +90,16 @@ def readme_markdown(description: DatasetDescription) -> str:
 Every sample had its creator's active consent for the licensed uses, and releases for the people and \
 property shown, when this version was built. Dataset page: {description.page_url}
 
+Each file is a delivery rendition of its upload, made for training: every photo upright (its width and \
+height those of the decoded pixels), photos as JPEG (PNG where transparency or 16-bit depth would be lost), \
+videos as MP4 (WebM kept as WebM), and no location, serial number, owner name, maker note or thumbnail in \
+any of them. The manifest's `rendition` column says how each was made: `jpeg-as-uploaded` (the upload's \
+compressed data, its metadata left out), `jpeg-lossless-rotation` (turned upright on whole JPEG blocks), \
+`jpeg-reencoded` (turned upright with the upload's own quantization), `converted` (from HEIC, TIFF, WebP or \
+PNG at a quality no eye tells apart), `remuxed` (video streams copied) or `transcoded` (video encoded again, to \
+turn it upright or fit MP4). Camera settings, and the place rounded to a tenth of a degree (about 11 km: the \
+city), are manifest columns.
+
 ## Layout
 
 ```
@@ -77,9 +107,10 @@ property shown, when this version was built. Dataset page: {description.page_url
   {README_NAME}            how to load it (webdataset, Hugging Face datasets), license summary
   {DATASHEET_NAME}         the seven sections of "Datasheets for Datasets", filled from the version's data and stats
   {CROISSANT_NAME}       MLCommons Croissant 1.0 with the Responsible-AI 1.0 properties
-  {PARQUET_NAME}     one row per sample (also {JSONL_NAME}): key, sha256, bytes, media type, width,
-                       height, duration, capture time, tags, caption, license tiers, consent
-                       scopes, release ids, pseudonymous creator id, quality signals
+  {PARQUET_NAME}     one row per sample (also {JSONL_NAME}): key, sha256, bytes, media type, how the
+                       file was made from the upload, width, height, duration, capture time, tags,
+                       caption, license tiers, consent scopes, consent and release ids, pseudonymous
+                       creator id, camera settings, rounded place, quality signals
   {LICENSE_NAME}          the license terms of every tier this version is offered under
 {shard_lines}
   {SUMS_NAME}           every file above
@@ -106,19 +137,11 @@ It prints `Signature Verified Successfully` for an untouched bundle.
 
 ## Load
 
-From the bundle's folder. With [webdataset](https://github.com/webdataset/webdataset) (`pip install webdataset`):
+From the bundle's folder. With [webdataset](https://github.com/webdataset/webdataset) (`pip install webdataset`), each shard \
+series with its own media member:
 
 ```python
-import glob
-
-import webdataset as wds
-
-shards = sorted(glob.glob("shards/*.tar"))
-dataset = wds.WebDataset(shards, shardshuffle=False).decode("pil")
-for sample in dataset:
-    row = sample["json"]  # the sample's manifest row, as a dict
-    media = sample["jpg"] if "jpg" in sample else sample["mp4"]  # a PIL image, or a video's bytes
-    print(sample["__key__"], row["media_type"], row["width"], row["height"], row["consent_uses"])
+{_webdataset_snippet(description)}
 ```
 
 With Hugging Face [datasets](https://huggingface.co/docs/datasets) (`pip install "datasets[vision]"`, which \
@@ -147,7 +170,7 @@ for record in mlc.Dataset(jsonld="{CROISSANT_NAME}").records("{RECORD_SET}"):
     print(record["{RECORD_SET}/key"].decode())  # text fields come as bytes
 ```
 
-## License
+{_rights_section(description)}## License
 
 This version is offered under the license tiers below; the full terms of each are in {LICENSE_NAME}. Your \
 signed license certificate names you as licensee and the tier you bought: only that tier's terms license you.
@@ -165,9 +188,74 @@ Questions: {description.maintenance.contact}
 """
 
 
-def _series_media(description: DatasetDescription) -> dict[str, SeriesMedia]:
+def _series_media(description: DatasetDescription) -> dict[Series, SeriesMedia]:
     """The media of each shard series the version has."""
-    return {series: SERIES_MEDIA[series] for series in description.shard_series()}
+    return {Series(series): SERIES_MEDIA[Series(series)] for series in description.shard_series()}
+
+
+def _webdataset_snippet(description: DatasetDescription) -> str:
+    """Reads each shard series the version has, naming the media member its samples hold."""
+    members = ", ".join(
+        f'"{shard_pattern(description.bundle_name, series)}": "{media.extension}"'
+        for series, media in _series_media(description).items()
+    )
+    return f"""import glob
+
+import webdataset as wds
+
+# Each shard series and its samples' media member: a PIL image (jpg, png) or a video's bytes (mp4, webm).
+series_media = {{{members}}}
+for pattern, member in series_media.items():
+    dataset = wds.WebDataset(sorted(glob.glob(pattern)), shardshuffle=False).decode("pil")
+    for sample in dataset:
+        row, media = sample["json"], sample[member]  # the sample's manifest row as a dict, and its media
+        print(sample["__key__"], row["media_type"], row["width"], row["height"], row["consent_uses"])"""
+
+
+def _rights_section(description: DatasetDescription) -> str:
+    """How a buyer reads the rights a delivered file carries; nothing when no file of the version has C2PA."""
+    carrying = [series for series, media in _series_media(description).items() if media.credentials]
+    if not carrying:
+        return ""
+    series = carrying[0]
+    media = SERIES_MEDIA[series]
+    snippet = f"""import glob
+import io
+import json
+import tarfile
+
+import c2pa
+
+shard = sorted(glob.glob("{shard_pattern(description.bundle_name, series)}"))[0]
+with tarfile.open(shard) as tar:
+    member = next(m for m in tar.getmembers() if m.name.endswith(".{media.extension}"))
+    data = tar.extractfile(member).read()
+with c2pa.Reader("{SERIES_FILES[series][1]}", io.BytesIO(data)) as reader:
+    store = json.loads(reader.json())
+    manifest = store["manifests"][store["active_manifest"]]
+    print(member.name, reader.get_validation_state())
+    for assertion in manifest["assertions"]:
+        if assertion["label"] in ("cawg.training-mining", "datamarket.rights"):
+            print(assertion["label"], assertion["data"])"""
+    return f"""## Rights in every file
+
+Every delivered file states its own rights, so they stay with a picture copied out of its shard. Photos \
+carry IPTC's `plus:DataMining` in XMP, and photos and MP4 videos a signed C2PA manifest with the CAWG \
+training-and-data-mining assertion (`cawg.training-mining`: data mining, AI inference, AI training and \
+generative AI training, each allowed, notAllowed or constrained, with the creator's constraint), and the \
+license terms, consent id and release ids the sample was sold under (`datamarket.rights`). The manifest's \
+`content_credentials` column says which files have one (C2PA has no WebM binding). The manifest's hash \
+binding covers every byte, so a changed file no longer validates. Read it with \
+[c2pa-python](https://github.com/contentauth/c2pa-python) (`pip install c2pa-python`):
+
+```python
+{snippet}
+```
+
+`validation_state` is `Valid` for an untouched file (`Trusted` too once the site's certificate is in your \
+trust list) and `Invalid` for a changed one.
+
+"""
 
 
 def _hugging_face_snippet(description: DatasetDescription) -> str:
@@ -175,7 +263,7 @@ def _hugging_face_snippet(description: DatasetDescription) -> str:
     series_media = _series_media(description)
     imports = sorted({"Features", "Value", *(media.feature_class for media in series_media.values())})
     loads = "\n".join(
-        f'{series} = load_series("{shard_pattern(description.bundle_name, series)}", '
+        f'{series.replace("-", "_")} = load_series("{shard_pattern(description.bundle_name, series)}", '
         f'{{"{media.extension}": {media.feature}}})\n{media.first_sample}'
         for series, media in series_media.items()
     )

@@ -27,9 +27,11 @@ def photo_bytes(seed: int, size: tuple[int, int] = (64, 48)) -> bytes:
     return buffer.getvalue()
 
 
-def store_sellable(content: bytes, *, kind: str = "image", mime: str = "image/jpeg", **fields) -> MediaAsset:
+def store_sellable(
+    content: bytes, *, kind: str = "image", mime: str = "image/jpeg", suffix: str = "", **fields
+) -> MediaAsset:
     """An asset with `content` as its stored original and an active consent allowing every use."""
-    suffix = "mp4" if kind == "video" else "jpg"
+    suffix = suffix or ("mp4" if kind == "video" else "jpg")
     name = default_storage.save(
         f"originals/test/{hashlib.sha256(content).hexdigest()[:16]}.{suffix}", ContentFile(content)
     )
@@ -74,21 +76,21 @@ def sellable_video(db, tmp_path: Path) -> Callable[..., MediaAsset]:
     return make
 
 
+def offer_dataset(slug: str = "city-life", **fields) -> Dataset:
+    """A dataset offered under the research and the commercial terms."""
+    dataset = Dataset.objects.create(
+        slug=slug, title="City life", description="Photos and clips of city life.", **fields
+    )
+    Offer.objects.create(dataset=dataset, terms=LicenseTerms.objects.get(slug="research"), price_cents=25_000)
+    Offer.objects.create(
+        dataset=dataset, terms=LicenseTerms.objects.get(slug="commercial"), price_cents=90_000
+    )
+    return dataset
+
+
 @pytest.fixture
 def offered_dataset(db) -> Callable[..., Dataset]:
-    def make(slug: str = "city-life", **fields) -> Dataset:
-        dataset = Dataset.objects.create(
-            slug=slug, title="City life", description="Photos and clips of city life.", **fields
-        )
-        Offer.objects.create(
-            dataset=dataset, terms=LicenseTerms.objects.get(slug="research"), price_cents=25_000
-        )
-        Offer.objects.create(
-            dataset=dataset, terms=LicenseTerms.objects.get(slug="commercial"), price_cents=90_000
-        )
-        return dataset
-
-    return make
+    return offer_dataset
 
 
 # The version a buyer following the README gets today; the snippet must work with it.

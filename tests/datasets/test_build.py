@@ -1,7 +1,6 @@
 """The bundle build, run in process against the real database and storage."""
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -18,11 +17,13 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from datasets import build, services
-from datasets.models import BundleFile, DatasetVersion, Revocation
+from datasets.models import BundleFile, DatasetVersion, Delivery, Revocation
 from datasets.packaging.checksums import load_public_key, public_key_pem, verify_bundle
 from datasets.signing_key import signing_key
 from licensing.services import consents_withdraw
+from tests.datasets.conftest import publish_first_version
 from tests.datasets.packaging.test_readme import _run, _snippet
+from tests.media_corpus import noise_video
 
 pytestmark = pytest.mark.django_db
 
@@ -99,10 +100,13 @@ def test_one_changed_byte_in_a_shard_fails_sha256sum(tmp_path, offered_dataset, 
 def test_a_build_that_dies_resumes_after_its_last_stored_shard(settings, offered_dataset, sellable_photo):
     settings.DATASET_SHARD_BYTES = 4 * 1024  # one sample a shard
     _, _, third = (sellable_photo() for _ in range(3))
-    version = services.version_create(dataset=offered_dataset(), actor=None)
-    # The third original goes missing: the attempt fails after the second sample closed the first shard.
-    content = default_storage.open(third.original.name).read()
-    default_storage.delete(third.original.name)
+    dataset = offered_dataset()
+    publish_first_version(dataset)  # makes the delivery files, which the next version reuses
+    version = services.version_create(dataset=dataset, actor=None)
+    # The third delivery file goes missing: the attempt fails after the second sample closed the first shard.
+    missing = Delivery.objects.get(asset=third).storage_name
+    content = default_storage.open(missing).read()
+    default_storage.delete(missing)
 
     with pytest.raises(FileNotFoundError):
         build.version_build(version_id=version.pk)
@@ -113,7 +117,7 @@ def test_a_build_that_dies_resumes_after_its_last_stored_shard(settings, offered
     (kept,) = version.files.filter(kind=BundleFile.Kind.SHARD)
     assert (kept.shard_index, version.items_done, version.shards_done) == (0, 1, 1)
 
-    default_storage.save(third.original.name, ContentFile(content))
+    default_storage.save(missing, ContentFile(content))
     build.version_build(version_id=version.pk)
 
     version.refresh_from_db()
@@ -122,6 +126,28 @@ def test_a_build_that_dies_resumes_after_its_last_stored_shard(settings, offered
     shards = list(version.files.filter(kind=BundleFile.Kind.SHARD).order_by("shard_index"))
     assert shards[0].pk == kept.pk  # not written again
     assert [shard.shard_index for shard in shards] == [0, 1, 2]
+
+
+def test_a_build_that_dies_making_delivery_files_resumes_after_the_last_one_made(
+    offered_dataset, sellable_photo
+):
+    first, second = sellable_photo(), sellable_photo()
+    version = services.version_create(dataset=offered_dataset(), actor=None)
+    content = default_storage.open(second.original.name).read()
+    default_storage.delete(second.original.name)
+
+    with pytest.raises(FileNotFoundError):
+        build.version_build(version_id=version.pk)
+
+    made = Delivery.objects.get(asset=first)
+    assert list(version.items.values_list("delivery", flat=True).order_by("position")) == [made.pk, None]
+    default_storage.save(second.original.name, ContentFile(content))
+    build.version_build(version_id=version.pk)
+
+    version.refresh_from_db()
+    assert version.status == DatasetVersion.Status.PUBLISHED
+    assert Delivery.objects.get(asset=first).pk == made.pk  # found, not made again
+    assert Delivery.objects.filter(asset=second).exists()
 
 
 def test_an_attempt_does_not_start_while_another_holds_the_lease(offered_dataset, sellable_photo):
@@ -241,6 +267,24 @@ def test_a_withdrawal_after_publishing_supersedes_the_version_and_records_the_re
     assert replacement.status == DatasetVersion.Status.DRAFT
 
 
+def test_a_withdrawal_deletes_the_assets_delivery_files_and_the_shards_keep_theirs(
+    tmp_path, offered_dataset, sellable_photo, django_capture_on_commit_callbacks
+):
+    kept, withdrawn = sellable_photo(), sellable_photo()
+    version = _built(offered_dataset())
+    (doomed,) = Delivery.objects.filter(asset=withdrawn)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.versions_supersede(
+            asset_ids=[withdrawn.pk], reason="Erasure requested.", withdrawn_at=timezone.now()
+        )
+
+    assert not Delivery.objects.filter(asset=withdrawn).exists()
+    assert not default_storage.exists(doomed.storage_name)
+    assert default_storage.exists(Delivery.objects.get(asset=kept).storage_name)
+    assert sorted(_shard_keys(_download(version, tmp_path))) == sorted(_keys([kept, withdrawn]))
+
+
 def test_withdrawing_consent_reaches_the_published_version_through_the_signal(
     django_capture_on_commit_callbacks, settings, offered_dataset, sellable_photo
 ):
@@ -329,8 +373,10 @@ def test_on_s3_each_shard_is_uploaded_in_parts_and_the_bundle_verifies(
     from tests.datasets.conftest import store_sellable
 
     settings.DATASET_SHARD_BYTES = 32 * 1024 * 1024
-    # Over boto3's 8 MB multipart threshold; its bytes need not be a playable video for the build.
-    large = store_sellable(os.urandom(9 * 1024 * 1024), kind="video", mime="video/mp4")
+    # Over boto3's 8 MB multipart threshold: noise, which no encoder can make small.
+    large = store_sellable(
+        noise_video(tmp_path / "noise.mp4", 9 * 1024 * 1024).read_bytes(), kind="video", mime="video/mp4"
+    )
     version = _built(offered_dataset())
 
     (shard,) = version.files.filter(kind=BundleFile.Kind.SHARD)

@@ -1,3 +1,5 @@
+import fnmatch
+
 import pytest
 
 from datasets.packaging.description import SHARD_SERIES, BundleFile, shard_pattern, shard_prefix
@@ -7,9 +9,18 @@ from tests.datasets.packaging.test_croissant import make_description
 def test_a_shard_prefix_names_the_bundle_and_the_series():
     assert [shard_prefix("city-portraits-v2", series) for series in SHARD_SERIES] == [
         "city-portraits-v2-photos",
+        "city-portraits-v2-photos-png",
         "city-portraits-v2-videos",
+        "city-portraits-v2-videos-webm",
     ]
-    assert shard_pattern("city-portraits-v2", "videos") == "shards/city-portraits-v2-videos-*.tar"
+    assert shard_pattern("city-portraits-v2", "videos") == "shards/city-portraits-v2-videos-[0-9]*.tar"
+
+
+def test_a_series_pattern_leaves_out_the_series_whose_name_extends_it():
+    photos = shard_pattern("city-portraits-v2", "photos")
+
+    assert fnmatch.fnmatch("shards/city-portraits-v2-photos-000000.tar", photos)
+    assert not fnmatch.fnmatch("shards/city-portraits-v2-photos-png-000000.tar", photos)
 
 
 def test_an_unknown_shard_series_is_refused():
@@ -29,7 +40,7 @@ def test_the_shards_are_grouped_by_series_in_series_order():
         ],
         "videos": ["shards/city-portraits-v2-videos-000000.tar"],
     }
-    assert list(description.shard_series()) == list(SHARD_SERIES)
+    assert list(description.shard_series()) == ["photos", "videos"]
 
 
 def test_a_series_without_shards_is_left_out():

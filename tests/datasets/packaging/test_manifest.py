@@ -29,6 +29,12 @@ def _columns(count: int) -> dict[str, list[object]]:
         "sha256": [f"{index:064x}" for index in range(count)],
         "bytes": [1000 + index for index in range(count)],
         "media_type": ["video/mp4" if index % 3 == 0 else "image/jpeg" for index in range(count)],
+        "rendition": ["remuxed" if index % 3 == 0 else "jpeg-as-uploaded" for index in range(count)],
+        "source_media_type": [
+            "video/quicktime" if index % 3 == 0 else "image/jpeg" for index in range(count)
+        ],
+        "content_credentials": ["c2pa"] * count,
+        "digital_source_type": ["http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"] * count,
         "width": [4000 if index % 5 else None for index in range(count)],
         "height": [3000 if index % 5 else None for index in range(count)],
         "duration": [12.5 + index if index % 3 == 0 else None for index in range(count)],
@@ -51,8 +57,24 @@ def _columns(count: int) -> dict[str, list[object]]:
             [{"use": "ai_generative_training", "text": "No likeness"}] if index % 7 == 0 else []
             for index in range(count)
         ],
+        "consent_id": [f"consent-{index}" for index in range(count)],
         "release_ids": [[f"release-{index}"] if index % 2 else [] for index in range(count)],
         "creator_id": [f"c-{index % 11:03d}" for index in range(count)],
+        "camera": [
+            {
+                "make": "Canon",
+                "model": "EOS R6",
+                "lens": None,
+                "focal_length_mm": 50.0,
+                "exposure_time_s": 0.004,
+                "f_number": 1.8,
+                "iso": 800,
+            }
+            if index % 3
+            else None
+            for index in range(count)
+        ],
+        "place": [{"latitude": 52.5, "longitude": 13.4} if index % 5 else None for index in range(count)],
         "blur": [0.1 * index for index in range(count)],
         "exposure": [128.0] * count,
         "resolution_class": ["12mp"] * count,
