@@ -18,6 +18,7 @@ from datamarket.bundle import (
     load_public_keys,
     verify_bundle,
 )
+from datamarket.credentials import CredentialsReport, verify_content_credentials
 from datamarket.download import download_bundle, human
 from datamarket.errors import ClientError
 
@@ -170,16 +171,19 @@ def command_verify(args: argparse.Namespace) -> int:
     )
     if not bundles:
         raise ClientError(f"{directory} holds no bundle (no {SUMS_NAME} in it or in its folders)")
-    return _print_reports([verify_bundle(bundle, *keys) for bundle in bundles])
+    reports: list[VerifyReport | CredentialsReport] = [verify_bundle(bundle, *keys) for bundle in bundles]
+    if args.content_credentials:
+        reports += [verify_content_credentials(bundle) for bundle in bundles]
+    return _print_reports(reports)
 
 
-def _print_reports(reports: list[VerifyReport]) -> int:
+def _print_reports(reports: Sequence[VerifyReport | CredentialsReport]) -> int:
     for report in reports:
         for failure in report.failures:
             print(f"{report.bundle.name}: FAILED {failure}")
         print(report.summary())
     if any(not report.ok for report in reports):
-        failed = [report.bundle.name for report in reports if not report.ok]
+        failed = list(dict.fromkeys(report.bundle.name for report in reports if not report.ok))
         raise ClientError(f"verification failed for {', '.join(failed)}", EXIT_UNVERIFIED)
     return 0
 
@@ -290,6 +294,11 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("dir", metavar="DIR", help="a bundle's folder, or a folder of bundles")
     verify.add_argument(
         "--key", metavar="PEM_FILE", help="the site's public key or keys (default: the cached copy)"
+    )
+    verify.add_argument(
+        "--content-credentials",
+        action="store_true",
+        help="also read every file's C2PA manifest and check its rights against the bundle's manifest",
     )
     verify.set_defaults(run=command_verify)
 

@@ -85,7 +85,8 @@ def readme_markdown(description: DatasetDescription) -> str:
 
 {description.description}
 
-{counts.samples} samples ({counts.images} photos, {counts.videos} videos, {counts.total_bytes} bytes of media) from \
+{counted(counts.samples, "sample")} ({counted(counts.images, "photo")}, {counted(counts.videos, "video")}, \
+{counts.total_bytes} bytes of media) from \
 {counted(counts.creators, "creator")}, published {description.published.isoformat()} by {description.publisher_name}. \
 Every sample had its creator's active consent for the licensed uses, and releases for the people and \
 property shown, when this version was built. Dataset page: {description.page_url}
@@ -195,8 +196,8 @@ def _series_media(description: DatasetDescription) -> dict[Series, SeriesMedia]:
 
 def _webdataset_snippet(description: DatasetDescription) -> str:
     """Reads each shard series the version has, naming the media member its samples hold."""
-    members = ", ".join(
-        f'"{shard_pattern(description.bundle_name, series)}": "{media.extension}"'
+    members = "".join(
+        f'\n    "{shard_pattern(description.bundle_name, series)}": "{media.extension}",'
         for series, media in _series_media(description).items()
     )
     return f"""import glob
@@ -204,7 +205,7 @@ def _webdataset_snippet(description: DatasetDescription) -> str:
 import webdataset as wds
 
 # Each shard series and its samples' media member: a PIL image (jpg, png) or a video's bytes (mp4, webm).
-series_media = {{{members}}}
+series_media = {{{members}\n}}
 for pattern, member in series_media.items():
     dataset = wds.WebDataset(sorted(glob.glob(pattern)), shardshuffle=False).decode("pil")
     for sample in dataset:
@@ -252,8 +253,9 @@ binding covers every byte, so a changed file no longer validates. Read it with \
 {snippet}
 ```
 
-`validation_state` is `Valid` for an untouched file (`Trusted` too once the site's certificate is in your \
-trust list) and `Invalid` for a changed one.
+The validation state it prints is `Valid` for an untouched file (`Trusted` once the certificate that signed \
+it is in your C2PA trust list) and `Invalid` for a changed one. The site's client checks every file at once, each against \
+its manifest row: `datamarket verify --content-credentials <bundle folder>` (installed with its `c2pa` extra).
 
 """
 

@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import tarfile
 import time
 import uuid
 from pathlib import Path
@@ -155,6 +156,47 @@ def test_a_changed_byte_fails_verify_naming_the_file(market, tmp_path):
     assert (
         one_error_line(verified.stderr) == f"datamarket: error: verification failed for {market.bundle_name}"
     )
+
+
+def test_verify_reads_every_files_content_credentials_and_their_rights(market, tmp_path):
+    bundle = downloaded_bundle(market, tmp_path)
+
+    verified = market.run("verify", str(bundle), "--content-credentials")
+
+    assert verified.returncode == 0, verified.stderr
+    assert (
+        f"{market.bundle_name}: content credentials of 6 files valid and as the manifest says"
+        in verified.stdout.splitlines()
+    )
+
+
+def test_a_changed_picture_fails_its_content_credentials(market, tmp_path):
+    bundle = downloaded_bundle(market, tmp_path)
+    shard = shard_path(market, bundle)
+    with tarfile.open(shard) as archive:
+        member = next(member for member in archive.getmembers() if member.name.endswith(".jpg"))
+    content = bytearray(shard.read_bytes())
+    picture = content[member.offset_data : member.offset_data + member.size]
+    content[member.offset_data + picture.rfind(b"\xff\xda") + 40] ^= 0x01  # inside the picture's scan
+    shard.write_bytes(bytes(content))
+
+    verified = market.run("verify", str(bundle), "--content-credentials")
+
+    assert verified.returncode == 3
+    assert f"{market.bundle_name}: FAILED {member.name}: its C2PA manifest is Invalid" in verified.stdout
+
+
+def test_content_credentials_that_disagree_with_the_manifest_are_named(market, tmp_path):
+    bundle = downloaded_bundle(market, tmp_path)
+    manifest = bundle / "manifest.jsonl"
+    rows = [json.loads(line) for line in manifest.read_text().splitlines()]
+    rows[0]["consent_uses"] = ["data_mining"]  # as if someone narrowed the row to hide what was granted
+    manifest.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+    verified = market.run("verify", str(bundle), "--content-credentials")
+
+    assert verified.returncode == 3
+    assert f"FAILED {rows[0]['key']}.jpg: its C2PA grants [" in verified.stdout
 
 
 def test_a_changed_checksum_list_fails_its_signature(market, tmp_path):
