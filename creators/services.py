@@ -424,6 +424,7 @@ def _video_findings(result: VideoIngest) -> _Findings:
             "capture_time": _aware(result.capture_time),
             "resolution_class": video_resolution_class(result.width, result.height),
             "motion_score": result.motion_score,
+            "ai_generated": result.content_credentials.ai_generated,
             "metadata": {
                 "container": result.container,
                 "codec": result.codec,
@@ -436,6 +437,7 @@ def _video_findings(result: VideoIngest) -> _Findings:
                 "encoder": result.encoder,
                 "make": result.make,
                 "model": result.model,
+                "content_credentials": asdict(result.content_credentials),
             },
         },
         hashes=result.keyframe_phashes,

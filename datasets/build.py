@@ -20,6 +20,7 @@ import logging
 import shutil
 import time
 import uuid
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -593,6 +594,17 @@ def _drop_unsellable(attempt: _Attempt, *, seal: bool) -> bool:
         return True
 
 
+def _source_types(version: DatasetVersion) -> dict[str, int]:
+    """Samples per IPTC digital source type term, as the manifest's digital_source_type column has them."""
+    terms = Counter(
+        digital_source_type(metadata=metadata, ai_generated=ai_generated).rsplit("/", 1)[-1]
+        for metadata, ai_generated in version.items.filter(asset__isnull=False)
+        .values_list("asset__metadata", "asset__ai_generated")
+        .iterator(chunk_size=2000)
+    )
+    return dict(terms.most_common())
+
+
 def _description(
     version: DatasetVersion, shards: list[DescribedFile], manifests: list[DescribedFile]
 ) -> DatasetDescription:
@@ -631,6 +643,7 @@ def _description(
             durations=stats.durations,
             capture_years=stats.capture_years,
             creator_countries=stats.creator_countries,
+            source_types=_source_types(version),
         ),
         consent={
             use: ConsentCount(allowed=allowed, constrained=constrained)

@@ -1,4 +1,5 @@
 import contextlib
+import datetime
 import importlib
 import os
 import re
@@ -277,3 +278,96 @@ def start_worker(request, transactional_db, tmp_path: Path) -> Iterator:
 @pytest.fixture
 def live_worker(start_worker) -> WorkerProcess:
     return start_worker()
+
+
+# IPTC digital source types a test manifest declares.
+AI_MADE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+CAMERA_MADE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
+
+
+@pytest.fixture(scope="session")
+def c2pa_test_chain() -> tuple[bytes, bytes]:
+    """A throwaway CA's ES256 certificate chain (end entity first) and the end entity's PKCS#8 key: c2pa reads
+    what it signs as valid, though not trusted."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    def name(common_name: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+    def usage(*, signing: bool) -> x509.KeyUsage:
+        return x509.KeyUsage(
+            digital_signature=signing,
+            content_commitment=False,
+            key_encipherment=False,
+            data_encipherment=False,
+            key_agreement=False,
+            key_cert_sign=not signing,
+            crl_sign=not signing,
+            encipher_only=False,
+            decipher_only=False,
+        )
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    validity = {
+        "not_valid_before": now - datetime.timedelta(days=1),
+        "not_valid_after": now + datetime.timedelta(days=7),
+    }
+    ca = (
+        x509.CertificateBuilder(subject_name=name("Test CA"), issuer_name=name("Test CA"), **validity)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(usage(signing=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    leaf = (
+        x509.CertificateBuilder(subject_name=name("Test signer"), issuer_name=ca.subject, **validity)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(usage(signing=True), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    chain = leaf.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM)
+    private_key = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return chain, private_key
+
+
+@pytest.fixture(scope="session")
+def c2pa_signer(c2pa_test_chain):
+    """Signs a file with a C2PA manifest declaring how it was made (an IPTC digital source type)."""
+    import c2pa
+
+    chain, private_key = c2pa_test_chain
+
+    def sign(source: Path, target: Path, mime: str, digital_source_type: str) -> Path:
+        signer = c2pa.Signer.from_info(
+            c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, chain, private_key, None)
+        )
+        manifest = {
+            "claim_generator_info": [{"name": "test-generator", "version": "1.0"}],
+            "assertions": [
+                {
+                    "label": "c2pa.actions",
+                    "data": {
+                        "actions": [{"action": "c2pa.created", "digitalSourceType": digital_source_type}]
+                    },
+                }
+            ],
+        }
+        with source.open("rb") as original, target.open("w+b") as signed:
+            c2pa.Builder(manifest).sign(signer, mime, original, signed)
+        return target
+
+    return sign

@@ -8,7 +8,6 @@ Hashing the file and reading its C2PA manifest need only the file, so they run b
 
 import functools
 import io
-import json
 import math
 import re
 import threading
@@ -22,12 +21,18 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-import c2pa
 import cv2
 import numpy as np
 import pillow_heif
 from PIL import ExifTags, Image, ImageCms, ImageDraw, ImageFont, IptcImagePlugin
 
+from creators.ingest.credentials import (
+    NO_CREDENTIALS,
+    ContentCredentials,
+    clean_text,
+    is_ai_source_type,
+    read_content_credentials,
+)
 from creators.ingest.hashing import phash, sha256_file
 from creators.ingest.limits import IMAGE_FORMATS, MediaLimits, MediaRejected, describe_size
 
@@ -86,11 +91,8 @@ RESOLUTION_CLASSES = (("low", 2.0), ("hd", 8.0), ("high", 20.0), ("very_high", m
 
 # A tenth of a degree is about 11 km: the city, never the street or the home.
 GPS_DECIMALS = 1
-# Capped so that a hostile metadata block cannot fill the database.
-MAX_TEXT_CHARS = 2000
 MAX_KEYWORDS = 100
 MAX_XMP_BYTES = 1024 * 1024
-SCAN_CHUNK_BYTES = 1024 * 1024
 MAX_TOP_LEVEL_BOXES = 1000  # a real HEIF has a handful (ftyp, meta, mdat, ...)
 
 RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
@@ -98,8 +100,6 @@ DC = "{http://purl.org/dc/elements/1.1/}"
 PLUS = "{http://ns.useplus.org/ldf/xmp/1.0/}"
 IPTC_EXT = "{http://iptc.org/std/Iptc4xmpExt/2008-02-29/}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-# IPTC digital source types saying a trained model made the picture, or part of it.
-AI_SOURCE_TYPES = {"trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia"}
 # IPTC-IIM datasets (record 2), read when a file predates XMP.
 IIM_KEYWORDS, IIM_CREATOR, IIM_COPYRIGHT, IIM_CAPTION = (2, 25), (2, 80), (2, 116), (2, 120)
 
@@ -156,14 +156,6 @@ class DescriptiveMetadata:
 
 
 @dataclass(frozen=True)
-class ContentCredentials:
-    has_manifest: bool
-    claim_generator: str | None
-    validation_state: str | None  # c2pa's verdict on the manifest: Invalid, Valid or Trusted
-    ai_generated: bool  # declared by a C2PA action or by the XMP digital source type
-
-
-@dataclass(frozen=True)
 class Quality:
     blur: float  # variance of the Laplacian at ANALYSIS_LONG_SIDE: the lower, the blurrier
     mean_luminance: float  # 0..1
@@ -202,11 +194,6 @@ class ImageIngest:
     faces: int
     thumbnail: Derivative
     preview: Derivative
-
-
-NO_CREDENTIALS = ContentCredentials(
-    has_manifest=False, claim_generator=None, validation_state=None, ai_generated=False
-)
 
 
 def probe_image(path: Path, limits: MediaLimits) -> ImageProbe:
@@ -286,7 +273,7 @@ def ingest_image(
             has_manifest=manifest.has_manifest,
             claim_generator=manifest.claim_generator,
             validation_state=manifest.validation_state,
-            ai_generated=manifest.ai_generated or _is_ai_source_type(descriptive.digital_source_type),
+            ai_generated=manifest.ai_generated or is_ai_source_type(descriptive.digital_source_type),
         ),
         phash=picture_hash,
         quality=quality,
@@ -490,9 +477,9 @@ def _camera_metadata(exif: Image.Exif) -> CameraMetadata:
     f_number = _positive_number(tags.get(ExifTags.Base.FNumber))
     focal_length = _positive_number(tags.get(ExifTags.Base.FocalLength))
     return CameraMetadata(
-        make=_clean_text(tags.get(ExifTags.Base.Make)),
-        model=_clean_text(tags.get(ExifTags.Base.Model)),
-        lens=_clean_text(tags.get(ExifTags.Base.LensModel)),
+        make=clean_text(tags.get(ExifTags.Base.Make)),
+        model=clean_text(tags.get(ExifTags.Base.Model)),
+        lens=clean_text(tags.get(ExifTags.Base.LensModel)),
         exposure_time_s=round(exposure, 6) if exposure else None,
         f_number=round(f_number, 2) if f_number else None,
         iso=round(iso) if iso else None,
@@ -500,19 +487,19 @@ def _camera_metadata(exif: Image.Exif) -> CameraMetadata:
         captured_at=_capture_time(
             tags.get(ExifTags.Base.DateTimeOriginal), tags.get(ExifTags.Base.OffsetTimeOriginal)
         ),
-        software=_clean_text(tags.get(ExifTags.Base.Software)),
+        software=clean_text(tags.get(ExifTags.Base.Software)),
     )
 
 
 def _capture_time(value: object, offset: object) -> str | None:
-    text = _clean_text(value)
+    text = clean_text(value)
     if text is None:
         return None
     try:
         moment = datetime.strptime(text[:19], "%Y:%m:%d %H:%M:%S")
     except ValueError:  # blank dates ("0000:00:00 00:00:00") and other junk
         return None
-    if (offset_text := _clean_text(offset)) and (match := re.fullmatch(r"([+-])(\d\d):(\d\d)", offset_text)):
+    if (offset_text := clean_text(offset)) and (match := re.fullmatch(r"([+-])(\d\d):(\d\d)", offset_text)):
         delta = timedelta(hours=int(match[2]), minutes=int(match[3]))
         if delta <= timedelta(hours=14):
             moment = moment.replace(tzinfo=timezone(-delta if match[1] == "-" else delta))
@@ -539,7 +526,7 @@ def _degrees(value: object, reference: object, negative_reference: str, most: fl
         return None
     if not math.isfinite(degrees) or abs(degrees) > most:
         return None
-    reference_text = _clean_text(reference)
+    reference_text = clean_text(reference)
     return -degrees if reference_text and reference_text.upper().startswith(negative_reference) else degrees
 
 
@@ -548,7 +535,7 @@ def _color_space(icc_profile: bytes | None, exif: Image.Exif, mode: str) -> str:
         return description
     if _ifd(exif, ExifTags.IFD.Exif).get(ExifTags.Base.ColorSpace) == 1:
         return "sRGB"
-    if _clean_text(_ifd(exif, ExifTags.IFD.Interop).get(ExifTags.Base.InteropIndex)) == "R03":
+    if clean_text(_ifd(exif, ExifTags.IFD.Interop).get(ExifTags.Base.InteropIndex)) == "R03":
         return "Adobe RGB"
     return mode
 
@@ -557,7 +544,7 @@ def _color_space(icc_profile: bytes | None, exif: Image.Exif, mode: str) -> str:
 def _icc_description(icc_profile: bytes) -> str | None:
     try:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-        return _clean_text(ImageCms.getProfileDescription(profile))
+        return clean_text(ImageCms.getProfileDescription(profile))
     except Exception:  # an unreadable profile describes nothing
         return None
 
@@ -572,7 +559,7 @@ def _descriptive_metadata(image: Image.Image, exif: Image.Exif) -> DescriptiveMe
     return DescriptiveMetadata(
         keywords=tuple(dict.fromkeys(keywords))[:MAX_KEYWORDS],
         caption=_first_text(xmp.get(DC + "description"), iim.get(IIM_CAPTION)),
-        creator=_clean_text(", ".join(creators)),
+        creator=clean_text(", ".join(creators)),
         copyright=_first_text(
             xmp.get(DC + "rights"), iim.get(IIM_COPYRIGHT), [exif.get(ExifTags.Base.Copyright)]
         ),
@@ -633,20 +620,7 @@ def _first_text(*candidates: list[Any] | None) -> str | None:
 
 
 def _clean_texts(values: list[Any]) -> list[str]:
-    return [text for value in values if (text := _clean_text(value))]
-
-
-def _clean_text(value: object) -> str | None:
-    if isinstance(value, bytes):
-        try:
-            text = value.decode()
-        except UnicodeDecodeError:  # IPTC-IIM and old EXIF are often Latin-1
-            text = value.decode("latin-1")
-    elif isinstance(value, str):
-        text = value
-    else:
-        return None
-    return text.replace("\x00", "").strip()[:MAX_TEXT_CHARS] or None
+    return [text for value in values if (text := clean_text(value))]
 
 
 def _positive_number(value: object) -> float | None:
@@ -666,85 +640,11 @@ def _start_reading_content_credentials(
     background: ThreadPoolExecutor, image: Image.Image, path: Path, probe: ImageProbe
 ) -> Future[ContentCredentials] | None:
     if probe.format != "JPEG":
-        return background.submit(_read_content_credentials, path, probe.mime, scan_first=True)
+        return background.submit(read_content_credentials, path, probe.mime, scan_first=True)
     # In a JPEG, C2PA always travels in APP11 (JUMBF) segments: without one there is nothing to read.
     if any(marker == "APP11" for marker, _ in getattr(image, "applist", [])):
-        return background.submit(_read_content_credentials, path, probe.mime, scan_first=False)
+        return background.submit(read_content_credentials, path, probe.mime, scan_first=False)
     return None
-
-
-@functools.cache
-def _c2pa_context() -> c2pa.Context:
-    # Reading must never reach the network: no remote manifest, no OCSP request.
-    return c2pa.Context.from_dict({"verify": {"remote_manifest_fetch": False, "ocsp_fetch": False}})
-
-
-def _read_content_credentials(path: Path, mime: str, *, scan_first: bool) -> ContentCredentials:
-    """A summary of the file's C2PA manifest store; whatever c2pa cannot read counts as no manifest."""
-    # An embedded manifest store is a JUMBF box in every container: without that box type, c2pa is not asked.
-    if scan_first and not _file_contains(path, b"jumb"):
-        return NO_CREDENTIALS
-    try:
-        with path.open("rb") as stream:
-            reader = c2pa.Reader.try_create(mime, stream, context=_c2pa_context())
-            if reader is None:
-                return NO_CREDENTIALS
-            with reader:
-                store = json.loads(reader.json())
-                validation_state = reader.get_validation_state()
-        return _summarise_manifest_store(store, validation_state)
-    except Exception:  # c2pa errors, and manifest stores too odd to summarise
-        return NO_CREDENTIALS
-
-
-def _file_contains(path: Path, needle: bytes) -> bool:
-    overlap = b""
-    with path.open("rb") as stream:
-        while chunk := stream.read(SCAN_CHUNK_BYTES):
-            if needle in chunk or needle in overlap + chunk[: len(needle) - 1]:
-                return True
-            overlap = chunk[-(len(needle) - 1) :]
-    return False
-
-
-def _summarise_manifest_store(store: dict[str, Any], validation_state: str | None) -> ContentCredentials:
-    manifests = store.get("manifests")
-    if not isinstance(manifests, dict) or not manifests:
-        return NO_CREDENTIALS
-    active = manifests.get(store.get("active_manifest")) or {}
-    return ContentCredentials(
-        has_manifest=True,
-        claim_generator=_claim_generator(active),
-        validation_state=_clean_text(validation_state),
-        # Any manifest counts: an AI-made ingredient stays AI-made in whatever was composed from it.
-        ai_generated=any(_declares_ai(manifest) for manifest in manifests.values()),
-    )
-
-
-def _claim_generator(manifest: dict[str, Any]) -> str | None:
-    if isinstance(generator := manifest.get("claim_generator"), str):
-        return _clean_text(generator)
-    info = manifest.get("claim_generator_info")
-    if isinstance(info, list) and info and isinstance(info[0], dict):
-        return _clean_text(" ".join(str(info[0][key]) for key in ("name", "version") if info[0].get(key)))
-    return None
-
-
-def _declares_ai(manifest: object) -> bool:
-    assertions = manifest.get("assertions") if isinstance(manifest, dict) else None
-    for assertion in assertions if isinstance(assertions, list) else []:
-        if not isinstance(assertion, dict) or not str(assertion.get("label", "")).startswith("c2pa.actions"):
-            continue
-        data = assertion.get("data")
-        actions = data.get("actions") if isinstance(data, dict) else None
-        for action in actions if isinstance(actions, list) else []:
-            if isinstance(action, dict) and _is_ai_source_type(action.get("digitalSourceType")):
-                return True
-    return False
-
-
-def _is_ai_source_type(value: object) -> bool:
-    return isinstance(value, str) and value.rstrip("/").rsplit("/", 1)[-1] in AI_SOURCE_TYPES
 
 
 # --- Pixels --------------------------------------------------------------------------------------------

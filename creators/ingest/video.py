@@ -25,6 +25,8 @@ from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 from PIL import Image
 
+from creators.ingest.credentials import ContentCredentials, read_video_content_credentials
+
 from .hashing import phash, sha256_file
 from .images import watermark_layer
 from .limits import (
@@ -126,6 +128,7 @@ class VideoIngest:
     model: str | None
     keyframe_phashes: list[int]  # unsigned 64-bit, in time order
     motion_score: float  # 0 (still) .. 1
+    content_credentials: ContentCredentials
     poster: VideoDerivative
     preview_clip: VideoDerivative
 
@@ -197,6 +200,7 @@ def ingest_video(
                 model=_tag(tags, "model", "com.apple.quicktime.model", "com.android.model"),
                 keyframe_phashes=hashes,
                 motion_score=motion,
+                content_credentials=read_video_content_credentials(path, probe.mime),
                 poster=VideoDerivative(
                     path=str(poster_path),
                     mime="image/jpeg",

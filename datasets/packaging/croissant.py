@@ -170,8 +170,8 @@ def croissant_jsonld(description: DatasetDescription) -> dict[str, Any]:
         "rai:dataUseCases": use_case_texts(description),
         "rai:dataSocialImpact": social_impact_text(description),
         "rai:dataReleaseMaintenancePlan": maintenance_text(description),
-        # Not a term of RAI 1.0, but read by tools that check for synthetic data; true to what ingest does.
-        "rai:hasSyntheticData": False,
+        # Not a term of RAI 1.0, but read by tools that check for synthetic data: what the samples declare.
+        "rai:hasSyntheticData": has_synthetic_data(description),
     }
 
 
@@ -323,6 +323,26 @@ def _timeframe(description: DatasetDescription) -> dict[str, list[str]]:
 # The prose below is shared by croissant.json and DATASHEET.md.
 
 
+# IPTC digital source types of media made by a model or an algorithm, in whole or in part.
+SYNTHETIC_SOURCE_TYPES = frozenset(
+    {
+        "trainedAlgorithmicMedia",
+        "compositeWithTrainedAlgorithmicMedia",
+        "algorithmicMedia",
+        "compositeSynthetic",
+        "dataDrivenMedia",
+    }
+)
+
+
+def has_synthetic_data(description: DatasetDescription) -> bool:
+    """Whether any sample declares itself synthetic, in whole or in part."""
+    return any(
+        count and term in SYNTHETIC_SOURCE_TYPES
+        for term, count in description.distributions.source_types.items()
+    )
+
+
 def collection_text(description: DatasetDescription) -> str:
     counts = description.counts
     timeframe = (
@@ -346,12 +366,16 @@ def collection_text(description: DatasetDescription) -> str:
 
 def preprocessing_texts(description: DatasetDescription) -> list[str]:
     return [
-        "The media files in the shards are the creators' originals, byte for byte (the manifest's sha256 "
-        "is of those bytes); nothing is re-encoded, resized or cropped.",
-        "The originals keep their embedded metadata (EXIF, XMP, C2PA): camera details and, where the camera "
-        "recorded it, its GPS position. Metadata is stripped only from the site's thumbnails and previews, "
-        "which are not in the bundle. The manifest holds no location; the site records one only rounded to "
-        "0.1 degree (about 11 km).",
+        "The media files in the shards are delivery renditions of the creators' uploads, never resized or "
+        "cropped: every photo turned upright, JPEGs keeping their compressed data where the turn allows it "
+        "(else re-encoded with their own quantization), HEIC, TIFF, WebP and PNG converted to JPEG at quality "
+        "95 without chroma subsampling (PNG where transparency or 16-bit depth would be lost), videos remuxed "
+        "into MP4 or transcoded to H.264 only to turn them upright. The manifest's rendition column says which.",
+        "No embedded metadata of the uploads reaches the bundle: EXIF, XMP, IPTC, maker notes, thumbnails "
+        "and container tags are left out, so no location, serial number or owner name. Capture time, camera "
+        "settings and a place rounded to 0.1 degree (about 11 km) are manifest columns instead. Each file "
+        "carries its rights: IPTC plus:DataMining in XMP and a signed C2PA manifest with the CAWG "
+        "training-and-data-mining assertion (not WebM, which C2PA cannot carry).",
         "At ingest each file is sniffed and probed (dimensions, duration, capture time, EXIF/XMP/C2PA), "
         "hashed with SHA-256 (exact duplicates) and a 64-bit DCT perceptual hash (near duplicates, "
         "keyframe hashes for video), and measured for blur (variance of the Laplacian), exposure (mean "
@@ -385,7 +409,8 @@ def sensitive_texts(description: DatasetDescription) -> list[str]:
         "consent for a stated retention period; the license terms forbid identifying anyone shown.",
         "Names and contact details of the people shown stay in the site's releases and are not in the bundle; "
         "creators appear only as pseudonymous identifiers.",
-        "Geography: the originals may carry the camera's GPS position in their embedded metadata.",
+        "Geography: no file carries a GPS position; the manifest's place is rounded to 0.1 degree (about "
+        "11 km), the city and never the street.",
     ]
     if groups:
         fields = ", ".join(field_label(field) for field in groups)

@@ -155,7 +155,10 @@ def _composition(description: DatasetDescription) -> str:
                 f"Resolution class:\n\n{_table('resolution class', distributions.resolution_classes, 'samples')}\n"
                 f"Video duration:\n\n{_table('duration', distributions.durations, 'videos')}\n"
                 f"Capture year:\n\n{_table('year', distributions.capture_years, 'samples')}\n"
-                f"Creator country:\n\n{_table('country', distributions.creator_countries, 'creators')}",
+                f"Creator country:\n\n{_table('country', distributions.creator_countries, 'creators')}\n"
+                "Digital source type, as each upload's C2PA manifest or XMP declares it (IPTC terms; "
+                "digitalCapture where it declares none):\n\n"
+                f"{_table('source type', distributions.source_types, 'samples')}",
             ),
             (
                 "Does the dataset contain all possible instances or is it a sample?",
@@ -165,8 +168,8 @@ def _composition(description: DatasetDescription) -> str:
             ),
             (
                 "What data does each instance consist of? Is there a label or target?",
-                f"The original media file and its manifest row ({PARQUET_NAME} and {JSONL_NAME} hold the "
-                "same rows). There is no target label: captions and tags are the creators' own descriptions.",
+                f"A delivery rendition of the creator's media file and its manifest row ({PARQUET_NAME} and "
+                f"{JSONL_NAME} hold the same rows). There is no target label: captions and tags are the creators' own descriptions.",
             ),
             (
                 "Is any information missing from individual instances?",

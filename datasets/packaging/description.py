@@ -100,6 +100,8 @@ class Distributions:
     durations: Mapping[str, int]  # videos per duration bucket
     capture_years: Mapping[str, int]  # "unknown" for samples without a capture time
     creator_countries: Mapping[str, int]
+    # IPTC digital source type term (digitalCapture, trainedAlgorithmicMedia...) -> samples declaring it.
+    source_types: Mapping[str, int]
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from PIL import Image
 from creators.ingest.hashing import hamming
 from creators.ingest.limits import MediaLimits, MediaRejected
 from creators.ingest.video import VideoIngest, ingest_video, probe_video
+from tests.conftest import AI_MADE, CAMERA_MADE
 
 LIMITS = MediaLimits()
 LOCATION = "+48.8584+002.2945+035.000/"
@@ -473,3 +474,36 @@ def test_the_poster_and_the_preview_carry_the_watermark(clips: dict[str, Path], 
     # The mark covers a good share of the frame, in light diagonal rows.
     assert (poster_change.max(axis=-1) > 20).mean() > 0.05
     assert (np.abs(stamped_frame - clean_frame).max(axis=-1) > 20).mean() > 0.05
+
+
+# --- Content credentials (C2PA) ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("container", "mime"), [("mp4", "video/mp4"), ("mov", "video/quicktime")])
+def test_a_c2pa_manifest_in_a_video_declaring_ai_generation_is_read(
+    c2pa_signer, tmp_path: Path, container: str, mime: str
+) -> None:
+    plain = make_video(tmp_path / f"plain.{container}", format=container, seconds=1)
+    signed = c2pa_signer(plain, tmp_path / f"signed.{container}", mime, AI_MADE)
+
+    credentials = ingest_video(signed, tmp_path, limits=LIMITS).content_credentials
+
+    assert credentials.has_manifest is True
+    assert credentials.ai_generated is True
+    assert credentials.claim_generator == "test-generator 1.0"
+    assert credentials.validation_state in ("Valid", "Trusted")
+
+
+def test_a_video_camera_capture_manifest_is_not_ai(c2pa_signer, tmp_path: Path) -> None:
+    signed = c2pa_signer(
+        make_video(tmp_path / "plain.mp4", seconds=1), tmp_path / "s.mp4", "video/mp4", CAMERA_MADE
+    )
+
+    credentials = ingest_video(signed, tmp_path, limits=LIMITS).content_credentials
+
+    assert (credentials.has_manifest, credentials.ai_generated) == (True, False)
+
+
+def test_a_video_without_a_manifest_has_none(ingested: dict[str, VideoIngest]) -> None:
+    for name in ("mp4", "mov", "webm"):
+        assert ingested[name].content_credentials.has_manifest is False, name

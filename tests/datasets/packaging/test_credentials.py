@@ -1,14 +1,10 @@
 """Rights written into delivered files: the XMP values, the C2PA manifest, and who may sign it."""
 
-import datetime as dt
 import io
 import re
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
 from PIL import Image
 
 from datasets.packaging.credentials import (
@@ -67,70 +63,14 @@ def test_a_hostile_constraint_stays_text_inside_the_xmp():
     assert re.search(r'plus:DataMining="[^"]*DMI-PROHIBITED-SEECONSTRAINT"', packet)
 
 
-def _operator_chain() -> tuple[bytes, bytes]:
-    """A certificate authority's ECDSA P-256 root and an end-entity certificate it issued, as an operator
-    would get one: a key that is not the site's signing key."""
-    now = dt.datetime.now(dt.UTC)
-    root_key, end_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-
-    def name(common_name: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-    def certificate(subject: str, key: ec.EllipticCurvePrivateKey) -> x509.CertificateBuilder:
-        return (
-            x509.CertificateBuilder()
-            .subject_name(name(subject))
-            .issuer_name(name("Example Trust Services root"))
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=365))
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), critical=False
-            )
-        )
-
-    root = (
-        certificate("Example Trust Services root", root_key)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(root_key, hashes.SHA256())
-    )
-    end = (
-        certificate("Datamarket content credentials", end_key)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
-        .sign(root_key, hashes.SHA256())
-    )
-    chain = b"".join(cert.public_bytes(serialization.Encoding.PEM) for cert in (end, root))
-    key = end_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return chain, key
-
-
 def _photo(tmp_path):
     source = tmp_path / "upload.jpg"
     Image.new("RGB", (64, 48), (120, 80, 40)).save(source, "JPEG")
     return photo_rendition(source, tmp_path)
 
 
-def test_an_operators_certificate_signs_with_its_own_algorithm(settings, tmp_path):
-    chain, key = _operator_chain()
+def test_an_operators_certificate_signs_with_its_own_algorithm(settings, tmp_path, c2pa_test_chain):
+    chain, key = c2pa_test_chain  # a certificate authority's ES256 chain: a key that is not the site's
     settings.C2PA_CERTIFICATE_CHAIN, settings.C2PA_PRIVATE_KEY = chain.decode(), key.decode()
 
     signer = content_signer()
@@ -140,7 +80,7 @@ def test_an_operators_certificate_signs_with_its_own_algorithm(settings, tmp_pat
     assert signing_algorithm(key) == "es256"
     assert state == "Valid"
     assert manifest["signature_info"]["alg"] == "Es256"
-    assert manifest["signature_info"]["common_name"] == "Datamarket content credentials"
+    assert manifest["signature_info"]["common_name"] == "Test signer"
 
 
 def test_without_an_operator_certificate_the_site_signing_key_signs(settings, tmp_path):

@@ -119,6 +119,7 @@ def make_description(**changes: object) -> DatasetDescription:
             durations={"under 10 s": 18, "10-30 s": 12},
             capture_years={"2024": 90, "2025": 70, "2019": 25, "unknown": 15},
             creator_countries={"DE": 7, "BR": 3, "KE": 2},
+            source_types={"digitalCapture": 198, "compositeCapture": 2},
         ),
         consent={
             "ai_training": ConsentCount(allowed=180, constrained=20),
@@ -390,6 +391,24 @@ def test_the_rai_properties_are_filled_from_the_description():
     assert "within 30 days" in document["rai:dataReleaseMaintenancePlan"]
     assert "3 samples removed" in document["rai:dataReleaseMaintenancePlan"]
     assert document["rai:hasSyntheticData"] is False
+
+
+@pytest.mark.parametrize(
+    ("source_types", "synthetic"),
+    [
+        ({"digitalCapture": 199, "compositeCapture": 1}, False),
+        ({"digitalCapture": 199, "compositeWithTrainedAlgorithmicMedia": 1}, True),
+        ({"trainedAlgorithmicMedia": 200}, True),
+        ({"digitalCapture": 200, "trainedAlgorithmicMedia": 0}, False),
+    ],
+)
+def test_synthetic_data_is_what_the_samples_declare(source_types, synthetic):
+    base = make_description()
+    description = dataclasses.replace(
+        base, distributions=dataclasses.replace(base.distributions, source_types=source_types)
+    )
+
+    assert croissant_jsonld(description)["rai:hasSyntheticData"] is synthetic
 
 
 def test_the_use_cases_state_what_each_tier_permits_and_does_not():
