@@ -4,6 +4,7 @@ Worker processes started by the tests import this module too, so everything here
 """
 
 import os
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -13,6 +14,9 @@ os.environ.setdefault("VAR_DIR", str(_root / "var" / "test"))
 # A queue of this test run's own, inherited by the workers it starts, so that a worker left running by
 # `make run` on the same broker never takes the tests' tasks.
 os.environ.setdefault("CELERY_QUEUE", f"tests-{uuid.uuid4().hex[:12]}")
+# mlcroissant keeps the archives it extracts under its cache by their file name: the bundles tests build reuse
+# shard names with other contents, so each run (and the buyer snippets it runs) gets a cache of its own.
+os.environ.setdefault("CROISSANT_CACHE", tempfile.mkdtemp(prefix="croissant-cache-"))
 
 from marketplace.settings import *  # noqa: E402, F403
 from marketplace.settings import DATABASES, STORAGES, VAR_DIR  # noqa: E402

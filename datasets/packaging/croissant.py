@@ -26,7 +26,6 @@ from datasets.packaging.description import (
     permitted_uses_text,
     prohibited_uses,
     reportable_groups,
-    shard_pattern,
     share,
     tier_names,
     tier_title,
@@ -158,7 +157,7 @@ def croissant_jsonld(description: DatasetDescription) -> dict[str, Any]:
         "publisher": _organization(description),
         "keywords": _keywords(description),
         "distribution": _distribution(description),
-        "recordSet": [_record_set()],
+        "recordSet": [_record_set(), *map(_media_record_set, description.shard_series())],
         "rai:dataCollection": collection_text(description),
         "rai:dataCollectionType": ["User-generated content data", "Manual Human Curator"],
         **_timeframe(description),
@@ -222,28 +221,44 @@ def _distribution(description: DatasetDescription) -> list[dict[str, Any]]:
         for name in (PARQUET_NAME, JSONL_NAME)
         if name in manifests
     ]
-    objects += [
-        {
-            "@type": "cr:FileSet",
-            "@id": shard_set_id(series),
-            "name": shard_set_id(series),
-            "description": (
-                f"The {SERIES_DESCRIPTIONS[Series(series)]} in {len(shards)} WebDataset shard(s) "
-                f"({sum(shard.size for shard in shards)} bytes): each sample is <key>.{SERIES_FILES[Series(series)][0]} "
-                "(the delivered media file) followed by <key>.json (its manifest row). Their SHA-256 digests are "
-                "in SHA256SUMS."
-            ),
-            "encodingFormat": "application/x-tar",
-            "includes": shard_pattern(description.bundle_name, series),
-        }
-        for series, shards in description.shard_series().items()
-    ]
+    for series, shards in description.shard_series().items():
+        extension, media_type = SERIES_FILES[Series(series)]
+        objects += [
+            {
+                "@type": "cr:FileObject",
+                "@id": shard.name,
+                "name": shard.name,
+                "description": (
+                    f"A WebDataset shard of {SERIES_DESCRIPTIONS[Series(series)]}: each sample is "
+                    f"<key>.{extension} (the delivered media file) followed by <key>.json (its manifest row)."
+                ),
+                "contentUrl": shard.name,
+                "contentSize": f"{shard.size} B",
+                "encodingFormat": "application/x-tar",
+                "sha256": shard.sha256,
+            }
+            for shard in shards
+        ]
+        objects.append(
+            {
+                "@type": "cr:FileSet",
+                "@id": media_set_id(series),
+                "name": media_set_id(series),
+                "description": (
+                    f"The {SERIES_DESCRIPTIONS[Series(series)]} in {len(shards)} shard(s) "
+                    f"({sum(shard.size for shard in shards)} bytes): the .{extension} members of the shards."
+                ),
+                "containedIn": [{"@id": shard.name} for shard in shards],
+                "encodingFormat": media_type,
+                "includes": f"*.{extension}",
+            }
+        )
     return objects
 
 
-def shard_set_id(series: str) -> str:
-    """The @id of a shard series' FileSet."""
-    return f"shards-{series}"
+def media_set_id(series: str) -> str:
+    """The @id of the FileSet of one shard series' media files."""
+    return f"{series}-files"
 
 
 def _record_set() -> dict[str, Any]:
@@ -254,6 +269,54 @@ def _record_set() -> dict[str, Any]:
         "description": "One record per sample, read from manifest.parquet.",
         "key": {"@id": f"{RECORD_SET}/key"},
         "field": [_field(field) for field in SCHEMA],
+    }
+
+
+# What mlcroissant gives for a media file: a PIL image for a photo, the file's bytes for a video.
+MEDIA_DATA_TYPES = {
+    Series.PHOTOS: "sc:ImageObject",
+    Series.PHOTOS_PNG: "sc:ImageObject",
+    Series.VIDEOS: "sc:VideoObject",
+    Series.VIDEOS_WEBM: "sc:VideoObject",
+}
+
+
+def _media_record_set(series: str) -> dict[str, Any]:
+    """One record per media file of a shard series: its sample key (the file's name less its extension), which
+    is its row's key in the samples record set, and its content."""
+    extension = SERIES_FILES[Series(series)][0]
+    files = {"fileSet": {"@id": media_set_id(series)}}
+    return {
+        "@type": "cr:RecordSet",
+        "@id": series,
+        "name": series,
+        "description": f"The {SERIES_DESCRIPTIONS[Series(series)]}, read from the shards' .{extension} members.",
+        "key": {"@id": f"{series}/key"},
+        "field": [
+            {
+                "@type": "cr:Field",
+                "@id": f"{series}/key",
+                "name": "key",
+                "description": "The sample's key: its row in the samples record set.",
+                "dataType": "sc:Text",
+                "references": {"field": {"@id": f"{RECORD_SET}/key"}},
+                # Up to the first dot, as WebDataset splits a member's name (some readers give the name
+                # with its extension, some without).
+                "source": {
+                    **files,
+                    "extract": {"fileProperty": "filename"},
+                    "transform": {"regex": "^([^.]+)"},
+                },
+            },
+            {
+                "@type": "cr:Field",
+                "@id": f"{series}/content",
+                "name": "content",
+                "description": "The delivered media file, upright, with its rights in its C2PA manifest.",
+                "dataType": MEDIA_DATA_TYPES[Series(series)],
+                "source": {**files, "extract": {"fileProperty": "content"}},
+            },
+        ],
     }
 
 

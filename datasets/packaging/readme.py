@@ -165,10 +165,7 @@ The same rows through Croissant, with [mlcroissant](https://github.com/mlcommons
 (`pip install mlcroissant`):
 
 ```python
-import mlcroissant as mlc
-
-for record in mlc.Dataset(jsonld="{CROISSANT_NAME}").records("{RECORD_SET}"):
-    print(record["{RECORD_SET}/key"].decode())  # text fields come as bytes
+{_croissant_snippet(description)}
 ```
 
 {_rights_section(description)}## License
@@ -211,6 +208,25 @@ for pattern, member in series_media.items():
     for sample in dataset:
         row, media = sample["json"], sample[member]  # the sample's manifest row as a dict, and its media
         print(sample["__key__"], row["media_type"], row["width"], row["height"], row["consent_uses"])"""
+
+
+def _croissant_snippet(description: DatasetDescription) -> str:
+    """The manifest's rows, then the media of the first shard series, through Croissant's record sets."""
+    series, media = next(iter(_series_media(description).items()))
+    shown = (
+        f'record["{series}/content"].size)  # a PIL image'
+        if media.feature_class == "Image"
+        else f'len(record["{series}/content"]))  # the video file\'s bytes'
+    )
+    return f"""import mlcroissant as mlc
+
+dataset = mlc.Dataset(jsonld="{CROISSANT_NAME}")
+for record in dataset.records("{RECORD_SET}"):
+    print(record["{RECORD_SET}/key"].decode())  # text fields come as bytes
+# The media, one record set per shard series ({", ".join(_series_media(description))}). mlcroissant extracts the
+# shards into its cache (CROISSANT_CACHE, else ~/.cache/croissant) by file name: clear it after shards change.
+for record in dataset.records("{series}"):
+    print(record["{series}/key"].decode(), {shown}"""
 
 
 def _rights_section(description: DatasetDescription) -> str:

@@ -250,6 +250,24 @@ def test_the_readme_snippets_run_as_written(bundle, marker):
     assert result.stdout.strip()
 
 
+def test_croissant_record_sets_reach_every_delivered_file(bundle):
+    mlc = pytest.importorskip("mlcroissant")
+    dataset = mlc.Dataset(jsonld=bundle.root / "croissant.json")
+    seen = {}
+
+    for series in SERIES_MEMBERS:
+        for record in dataset.records(series):
+            seen[record[f"{series}/key"].decode()] = record[f"{series}/content"]
+
+    assert dataset.metadata.ctx.issues.errors == set()
+    assert set(seen) == set(bundle.sources)
+    for key, content in seen.items():
+        if bundle.sources[key].kind == "image":
+            assert content.size == (bundle.rows[key]["width"], bundle.rows[key]["height"])
+        else:
+            assert content == bundle.media[key].read_bytes()
+
+
 def test_the_readme_webdataset_snippet_reads_every_sample(bundle):
     readme = (bundle.root / "README.md").read_text()
 

@@ -272,7 +272,7 @@ def test_mlcroissant_validates_the_document_with_no_errors_and_loads_the_manifes
 
 def test_every_manifest_column_is_a_field_of_the_samples_record_set_with_its_type():
     document = croissant_jsonld(make_description())
-    (record_set,) = document["recordSet"]
+    record_set = document["recordSet"][0]
     fields = {field["name"]: field for field in record_set["field"]}
     expected = {
         "key": "sc:Text",
@@ -309,21 +309,51 @@ def test_the_document_declares_croissant_1_0_and_rai_1_0_with_the_official_conte
     assert CONTEXT["dataType"] == {"@id": "cr:dataType", "@type": "@vocab"}
 
 
-def test_the_distribution_describes_the_manifests_with_their_digests_and_each_shard_series_as_tar_files():
+def test_the_distribution_describes_the_manifests_and_every_shard_with_their_digests():
     description = make_description()
     distribution = {item["@id"]: item for item in croissant_jsonld(description)["distribution"]}
+    photo_shards = [
+        "shards/city-portraits-v2-photos-000000.tar",
+        "shards/city-portraits-v2-photos-000001.tar",
+    ]
+    video_shard = "shards/city-portraits-v2-videos-000000.tar"
 
-    assert list(distribution) == [PARQUET_NAME, JSONL_NAME, "shards-photos", "shards-videos"]
+    assert list(distribution) == [
+        PARQUET_NAME, JSONL_NAME, *photo_shards, "photos-files", video_shard, "videos-files",
+    ]  # fmt: skip
     assert distribution[PARQUET_NAME]["sha256"] == "b" * 64
     assert distribution[PARQUET_NAME]["contentSize"] == "20000 B"
     assert distribution[JSONL_NAME]["encodingFormat"] == "application/jsonlines"
-    photos, videos = distribution["shards-photos"], distribution["shards-videos"]
-    assert photos["@type"] == videos["@type"] == "cr:FileSet"
-    assert photos["encodingFormat"] == videos["encodingFormat"] == "application/x-tar"
-    assert photos["includes"] == "shards/city-portraits-v2-photos-[0-9]*.tar"
-    assert videos["includes"] == "shards/city-portraits-v2-videos-[0-9]*.tar"
-    assert photos["description"].startswith("The photos (JPEG) in 2 WebDataset shard(s) (1500000 bytes)")
-    assert videos["description"].startswith("The videos (MP4) in 1 WebDataset shard(s) (3000000 bytes)")
+    assert distribution[photo_shards[1]] | {"description": ""} == {
+        "@type": "cr:FileObject",
+        "@id": photo_shards[1],
+        "name": photo_shards[1],
+        "description": "",
+        "contentUrl": photo_shards[1],
+        "contentSize": "500000 B",
+        "encodingFormat": "application/x-tar",
+        "sha256": "d" * 64,
+    }
+
+
+def test_each_shard_series_media_is_a_file_set_inside_its_shards_read_by_a_record_set():
+    document = croissant_jsonld(make_description())
+    distribution = {item["@id"]: item for item in document["distribution"]}
+    record_sets = {record_set["@id"]: record_set for record_set in document["recordSet"]}
+
+    photos = distribution["photos-files"]
+    assert photos["@type"] == "cr:FileSet"
+    assert photos["containedIn"] == [
+        {"@id": "shards/city-portraits-v2-photos-000000.tar"},
+        {"@id": "shards/city-portraits-v2-photos-000001.tar"},
+    ]
+    assert (photos["includes"], photos["encodingFormat"]) == ("*.jpg", "image/jpeg")
+    assert photos["description"].startswith("The photos (JPEG) in 2 shard(s) (1500000 bytes)")
+    assert distribution["videos-files"]["includes"] == "*.mp4"
+    assert list(record_sets) == [RECORD_SET, "photos", "videos"]
+    content = {field["name"]: field for field in record_sets["photos"]["field"]}["content"]
+    assert content["dataType"] == "sc:ImageObject"
+    assert content["source"] == {"fileSet": {"@id": "photos-files"}, "extract": {"fileProperty": "content"}}
 
 
 def test_a_version_without_videos_has_no_videos_file_set():
@@ -331,9 +361,10 @@ def test_a_version_without_videos_has_no_videos_file_set():
         counts=Counts(samples=170, images=170, videos=0, creators=12, total_bytes=87_654_321),
         shards=make_description().shards[:2],
     )
-    names = [item["@id"] for item in croissant_jsonld(description)["distribution"]]
+    document = croissant_jsonld(description)
 
-    assert names == [PARQUET_NAME, JSONL_NAME, "shards-photos"]
+    assert not [item for item in document["distribution"] if "videos" in item["@id"]]
+    assert [record_set["@id"] for record_set in document["recordSet"]] == [RECORD_SET, "photos"]
 
 
 def test_the_license_is_the_url_of_every_tier_in_order():

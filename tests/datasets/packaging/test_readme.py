@@ -94,7 +94,13 @@ def test_the_pyarrow_and_mlcroissant_snippets_read_the_manifest(tmp_path):
     assert manifest.returncode == 0, manifest.stderr
     assert manifest.stdout.startswith("3 ['key', 'sha256', 'bytes',")
     assert croissant.returncode == 0, croissant.stderr
-    assert croissant.stdout.splitlines() == ["p-0001", "p-0002", "v-0001"]
+    assert croissant.stdout.splitlines() == [
+        "p-0001",
+        "p-0002",
+        "v-0001",
+        "p-0001 (32, 24)",
+        "p-0002 (32, 24)",
+    ]
 
 
 def test_the_hugging_face_snippet_loads_the_photos_and_the_videos(tmp_path, buyer_python):
