@@ -207,7 +207,7 @@ def _distribution(description: DatasetDescription) -> list[dict[str, Any]]:
     manifests = {file.name: file for file in description.manifests}
     if PARQUET_NAME not in manifests:
         raise ValueError(f"the description lists no {PARQUET_NAME}, which the record set reads")
-    objects = [
+    objects: list[dict[str, Any]] = [
         {
             "@type": "cr:FileObject",
             "@id": name,
