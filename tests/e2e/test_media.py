@@ -4,6 +4,7 @@ from playwright.sync_api import expect
 from creators.models import MediaAsset
 from tests.creators.hostile_corpus import encode_video
 from tests.e2e.journeys import CAMERA_CORPUS, log_in, open_from_the_menu
+from tests.media_corpus import upright_picture
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -82,10 +83,11 @@ def test_a_large_video_uploads_in_chunks_and_resumes_after_a_dropped_connection(
 
 
 def test_with_object_storage_a_large_photo_goes_straight_to_the_bucket(
-    page, screenshot, creator, password, s3_bucket, settings
+    page, screenshot, creator, password, s3_bucket, settings, tmp_path
 ):
     settings.UPLOAD_CHUNKED_ABOVE_BYTES = 1_000
-    photo = CAMERA_CORPUS / "jpg" / "Reconyx_HC500_Hyperfire.jpg"
+    photo = tmp_path / "harbour.jpg"
+    upright_picture((1600, 1200)).save(photo, "JPEG", quality=90)  # a few hundred KB: chunked
     log_in(page, creator, password)
     posted_to = []
     page.on("request", lambda request: posted_to.append(f"{request.method} {request.url}"))
