@@ -11,6 +11,7 @@ Plain functions over files: no ORM, no Django. The signer (certificate chain and
 
 import io
 import json
+import shutil
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -186,18 +187,25 @@ def manifest_definition(rights: Rights, rendition: Rendition, title: str) -> dic
 def stamp(
     rendition: Rendition, rights: Rights, signer: c2pa.Signer, *, title: str, dest: Path
 ) -> Credentials:
-    """Write `dest`: the rendition with its rights in XMP (photos) and in a signed C2PA manifest (where embeddable)."""
-    data = rendition.path.read_bytes()
-    if rendition.series == Series.PHOTOS:
-        data = _jpeg_with_xmp(data, rights_xmp(rights))
-    elif rendition.series == Series.PHOTOS_PNG:
-        data = _png_with_xmp(data, rights_xmp(rights))
+    """Write `dest`: the rendition with its rights in XMP (photos) and in a signed C2PA manifest (where embeddable).
+
+    A photo is stamped in memory (its size is bounded by ingest's pixel limit); a video streams from file to
+    file, whatever its length.
+    """
     if rendition.series == Series.VIDEOS_WEBM:
-        dest.write_bytes(data)
+        shutil.copyfile(rendition.path, dest)
         return Credentials.NOT_SUPPORTED
     builder = c2pa.Builder(manifest_definition(rights, rendition, title), context=_context())
-    with dest.open("w+b") as output:
-        builder.sign(signer, rendition.media_type, io.BytesIO(data), output)
+    if rendition.series == Series.VIDEOS:
+        with rendition.path.open("rb") as source, dest.open("w+b") as output:
+            builder.sign(signer, rendition.media_type, source, output)
+        return Credentials.EMBEDDED
+    data = rendition.path.read_bytes()
+    with_xmp = _png_with_xmp if rendition.series == Series.PHOTOS_PNG else _jpeg_with_xmp
+    # Signed in memory and written once: c2pa reads and writes through Python callbacks, each a file call.
+    output = io.BytesIO()
+    builder.sign(signer, rendition.media_type, io.BytesIO(with_xmp(data, rights_xmp(rights))), output)
+    dest.write_bytes(output.getbuffer())
     return Credentials.EMBEDDED
 
 
