@@ -213,10 +213,17 @@ _CONTEXT: c2pa.Context | None = None
 
 
 def _context() -> c2pa.Context:
-    """No thumbnail in the manifest: the file is the picture, and a thumbnail would add tens of KB to each."""
+    """How c2pa signs here: no thumbnail in the manifest (the file is the picture, and a thumbnail would add tens
+    of KB to each), and video hashed in 1 MB Merkle-tree chunks with anything above 8 MB of scratch spilled to
+    a temporary file: hashed whole, a video is held in memory whole (a 200 MB one took 400 MB more)."""
     global _CONTEXT
     if _CONTEXT is None:
-        _CONTEXT = c2pa.Context.from_dict({"builder": {"thumbnail": {"enabled": False}}})
+        _CONTEXT = c2pa.Context.from_dict(
+            {
+                "builder": {"thumbnail": {"enabled": False}},
+                "core": {"merkle_tree_chunk_size_in_kb": 1024, "backing_store_memory_threshold_in_mb": 8},
+            }
+        )
     return _CONTEXT
 
 
