@@ -197,8 +197,8 @@ def stamp(
         return Credentials.NOT_SUPPORTED
     builder = c2pa.Builder(manifest_definition(rights, rendition, title), context=_context())
     if rendition.series == Series.VIDEOS:
-        with rendition.path.open("rb") as source, dest.open("w+b") as output:
-            builder.sign(signer, rendition.media_type, source, output)
+        with rendition.path.open("rb") as source, dest.open("w+b") as signed:
+            builder.sign(signer, rendition.media_type, source, signed)
         return Credentials.EMBEDDED
     data = rendition.path.read_bytes()
     with_xmp = _png_with_xmp if rendition.series == Series.PHOTOS_PNG else _jpeg_with_xmp
