@@ -25,6 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO, cast
 
+import c2pa
 import pyarrow as pa
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -85,6 +86,9 @@ logger = logging.getLogger(__name__)
 MAX_STALLED_ATTEMPTS = 5
 # Progress (and the lease) is written at most this often while samples stream into a shard.
 PROGRESS_EVERY_SECONDS = 1.0
+# Delivery files are recorded this many items at a time, or what was made within this long.
+DELIVERY_BATCH = 64
+DELIVERY_BATCH_SECONDS = 2.0
 STORAGE_PREFIX = "bundles"
 # How long a licensee has to delete a withdrawn sample: every tier's terms (licensing/terms/) say 30 days.
 LICENSEE_DELETION_DAYS = 30
@@ -254,41 +258,61 @@ def _build(attempt: _Attempt) -> None:
 def _deliver(attempt: _Attempt) -> None:
     """Give every item its delivery file (made, or found from an earlier version), before any shard.
 
-    Each item is recorded as soon as its file is, so an attempt that dies here resumes with the next item.
+    Items are recorded in batches of up to 64 items or 2 seconds of work, one transaction each (a commit per
+    item costs more than making a small photo's file). A failure still commits what its batch made before it;
+    an attempt killed outright loses its open batch, whose files the next attempt makes again.
     """
     version = DatasetVersion.objects.select_related("dataset").get(pk=attempt.version_id)
-    license_terms = [license_terms_item(tier.terms.slug, tier.version) for tier in _tiers(version)]
-    web_statement = settings.SITE_URL + reverse("datasets:detail", args=[version.dataset.slug])
-    pending = version.items.filter(delivery__isnull=True, asset__isnull=False).select_related("asset")
+    pending = version.items.filter(delivery__isnull=True, asset__isnull=False)
     if not pending.exists():
         return
+    license_terms = [license_terms_item(tier.terms.slug, tier.version) for tier in _tiers(version)]
+    web_statement = settings.SITE_URL + reverse("datasets:detail", args=[version.dataset.slug])
     signer = content_signer().signer()
     attempt.directory.mkdir(parents=True, exist_ok=True)
-    for item in pending.order_by("position").iterator(chunk_size=500):
-        if item.asset is None:  # erased since the query ran: the seal drops the item
-            continue
-        rights = delivery_rights(
-            uses=item.uses,
-            license_terms=license_terms,
-            consent_id=str(item.consent_id),
-            release_ids=[str(release_id) for release_id in item.release_ids],
-            asset=item.asset,
-            web_statement=web_statement,
-        )
-        try:
-            delivery = delivery_for(
-                asset=item.asset, key=item.key, rights=rights, signer=signer, scratch=attempt.directory
-            )
-        except RenditionError as error:
-            raise ValidationError(
-                f"Sample {item.key} could not be made into a delivery file: {error}."
-            ) from error
-        VersionItem.objects.filter(pk=item.pk).update(
-            delivery=delivery, sha256=delivery.sha256, byte_size=delivery.byte_size
-        )
+    while batch := list(pending.select_related("asset").order_by("position")[:DELIVERY_BATCH]):
+        failure: Exception | None = None
+        with transaction.atomic():
+            deadline = time.monotonic() + DELIVERY_BATCH_SECONDS
+            for item in batch:
+                try:
+                    # A savepoint each: what the batch made before a failure is still committed with it.
+                    with transaction.atomic():
+                        _deliver_item(item, license_terms, web_statement, signer, attempt.directory)
+                except Exception as error:
+                    failure = error
+                    break
+                if time.monotonic() > deadline:
+                    break  # the rest stay pending, for the next batch
+        if failure is not None:
+            raise failure
         attempt.heartbeat()
     total = version.items.aggregate(total=Sum("byte_size"))["total"] or 0
     DatasetVersion.objects.filter(pk=version.pk).update(total_bytes=total)
+
+
+def _deliver_item(
+    item: VersionItem, license_terms: list[str], web_statement: str, signer: c2pa.Signer, scratch: Path
+) -> None:
+    if item.asset is None:  # erased since the query ran: the seal drops the item
+        return
+    rights = delivery_rights(
+        uses=item.uses,
+        license_terms=license_terms,
+        consent_id=str(item.consent_id),
+        release_ids=[str(release_id) for release_id in item.release_ids],
+        asset=item.asset,
+        web_statement=web_statement,
+    )
+    try:
+        delivery = delivery_for(asset=item.asset, key=item.key, rights=rights, signer=signer, scratch=scratch)
+    except RenditionError as error:
+        raise ValidationError(
+            f"Sample {item.key} could not be made into a delivery file: {error}."
+        ) from error
+    VersionItem.objects.filter(pk=item.pk).update(
+        delivery=delivery, sha256=delivery.sha256, byte_size=delivery.byte_size
+    )
 
 
 def _items(version: DatasetVersion) -> list[_Item]:
