@@ -260,7 +260,8 @@ def _deliver(attempt: _Attempt) -> None:
 
     Items are recorded in batches of up to 64 items or 2 seconds of work, one transaction each (a commit per
     item costs more than making a small photo's file). A failure still commits what its batch made before it;
-    an attempt killed outright loses its open batch, whose files the next attempt makes again.
+    an attempt killed outright loses its open batch, whose files the next attempt makes again. A batch
+    recorded is progress: like a finished shard, it resets the stalled-attempt count.
     """
     version = DatasetVersion.objects.select_related("dataset").get(pk=attempt.version_id)
     pending = version.items.filter(delivery__isnull=True, asset__isnull=False)
@@ -286,7 +287,8 @@ def _deliver(attempt: _Attempt) -> None:
                     break  # the rest stay pending, for the next batch
         if failure is not None:
             raise failure
-        attempt.heartbeat()
+        made = version.items.filter(delivery__isnull=False).count()
+        attempt.heartbeat(force=True, stalled_attempts=0, deliveries_done=made)
     total = version.items.aggregate(total=Sum("byte_size"))["total"] or 0
     DatasetVersion.objects.filter(pk=version.pk).update(total_bytes=total)
 

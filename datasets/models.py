@@ -136,6 +136,8 @@ class DatasetVersion(models.Model):
     items_done = models.PositiveIntegerField(default=0)
     bytes_done = models.BigIntegerField(default=0)
     shards_done = models.PositiveIntegerField(default=0)
+    # Items whose delivery file is made: the build makes them all before it writes the first shard.
+    deliveries_done = models.PositiveIntegerField(default=0)
     build_attempts = models.PositiveSmallIntegerField(default=0)
     # Attempts since the build last finished a shard: a build that keeps dying in the same place is failed.
     stalled_attempts = models.PositiveSmallIntegerField(default=0)

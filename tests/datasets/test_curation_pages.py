@@ -280,6 +280,17 @@ def test_a_building_version_s_card_shows_its_progress_and_keeps_polling(client, 
     assert "<html" not in page  # the card alone, for htmx to swap in
 
 
+def test_before_its_first_shard_a_building_version_s_card_shows_its_delivery_files(client, reviewer, dataset):
+    version = _version(dataset, "building")
+    DatasetVersion.objects.filter(pk=version.pk).update(item_count=40, deliveries_done=15)
+    client.force_login(reviewer)
+
+    page = client.get("/curation/city-streets/versions/1/").content.decode()
+
+    assert '<progress value="15" max="40"' in page
+    assert "Making delivery files (upright, without private metadata, rights signed in): 15 of 40" in page
+
+
 def test_a_finished_version_s_card_stops_polling(client, reviewer, dataset):
     _version(dataset, "published")
     client.force_login(reviewer)

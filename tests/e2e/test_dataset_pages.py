@@ -84,7 +84,7 @@ def test_a_reviewer_follows_a_build_on_the_curation_page(page, screenshot, creat
     version = _published_dataset(reviewer)
     building = version_create(dataset=version.dataset, actor=reviewer, change_note="Two photos more.")
     version_build_start(version=building)
-    DatasetVersion.objects.filter(pk=building.pk).update(items_done=1, bytes_done=building.total_bytes // 2)
+    DatasetVersion.objects.filter(pk=building.pk).update(deliveries_done=1)
     page.goto("/account/login/")
     page.get_by_label("Email").fill(reviewer.email)
     page.get_by_label("Password").fill(password)
@@ -92,7 +92,12 @@ def test_a_reviewer_follows_a_build_on_the_curation_page(page, screenshot, creat
 
     page.goto("/curation/street-scenes/")
     card = page.locator("#version-2")
-    expect(card.get_by_text("1 of 2 items")).to_be_visible()
+    expect(card.get_by_text("Making delivery files")).to_contain_text(": 1 of 2")
+    screenshot(page, "01-making-deliveries")
+    DatasetVersion.objects.filter(pk=building.pk).update(
+        deliveries_done=2, items_done=1, bytes_done=building.total_bytes // 2
+    )
+    expect(card.get_by_text("1 of 2 items")).to_be_visible(timeout=6000)  # the card polls every 2 s
     DatasetVersion.objects.filter(pk=building.pk).update(items_done=2, shards_done=1)
     expect(card.get_by_text("2 of 2 items")).to_be_visible(timeout=6000)  # the card polls every 2 s
     screenshot(page, "01-building")

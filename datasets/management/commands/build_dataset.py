@@ -80,10 +80,21 @@ class Command(BaseCommand):
         share = version.bytes_done / version.total_bytes if version.total_bytes else 0.0
         if version.status == DatasetVersion.Status.PUBLISHED:
             share = 1.0
+        stage = (
+            f"{version.items_done}/{version.item_count} items  {filesizeformat(version.bytes_done)}  "
+            f"{version.shards_done} shards"
+        )
+        if (
+            version.status == DatasetVersion.Status.BUILDING
+            and not version.shards_done
+            and version.item_count
+        ):
+            # Before the first shard, the build makes each item's delivery file.
+            share = version.deliveries_done / version.item_count
+            stage = f"{version.deliveries_done}/{version.item_count} delivery files"
         filled = round(share * width)
         line = (
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {share:6.1%}  {version.items_done}/{version.item_count} "
-            f"items  {filesizeformat(version.bytes_done)}  {version.shards_done} shards  "
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {share:6.1%}  {stage}  "
             f"{version.get_status_display().lower()}"
         )
         self.stdout.write(line, ending="")
