@@ -21,9 +21,10 @@ import shutil
 import time
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 import c2pa
 import pyarrow as pa
@@ -451,10 +452,22 @@ def _tiers(version: DatasetVersion) -> list[LicenseTermsVersion]:
     return [newest[terms_id] for terms_id in terms_ids]
 
 
+def _with_metadata_read(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The row with what the manifest takes from the asset's metadata in place of the metadata itself, which
+    can be kilobytes a sample: a manifest of many samples never holds all of it at once."""
+    metadata = row["asset__metadata"]
+    return {name: value for name, value in row.items() if name != "asset__metadata"} | {
+        "camera": camera_fields(row["asset__kind"], metadata),
+        "digital_source_type": digital_source_type(
+            metadata=metadata, ai_generated=row["asset__ai_generated"]
+        ),
+    }
+
+
 def _manifest(version: DatasetVersion, items: list[_Item]) -> pa.Table:
     """The manifest's rows for these items, in their order: what each sample's `<key>.json` carries."""
     by_position = {
-        row["position"]: row
+        row["position"]: _with_metadata_read(row)
         for row in version.items.filter(position__in=[item.position for item in items]).values(
             "position", "key", "sha256", "byte_size", "uses", "consent_id", "release_ids", "creator_pseudonym",
             "asset_id", "asset__kind", "asset__mime_type", "asset__duration_seconds", "asset__capture_time",
@@ -462,7 +475,7 @@ def _manifest(version: DatasetVersion, items: list[_Item]) -> pa.Table:
             "asset__motion_score", "asset__face_count", "asset__metadata", "asset__ai_generated",
             "asset__gps_coarse_lat", "asset__gps_coarse_lon", "delivery__series", "delivery__width",
             "delivery__height", "delivery__method", "delivery__content_credentials",
-        )
+        ).iterator(chunk_size=2000)
     }  # fmt: skip
     rows = [by_position[item.position] for item in items]
     tags: dict[int, list[str]] = {}
@@ -481,10 +494,7 @@ def _manifest(version: DatasetVersion, items: list[_Item]) -> pa.Table:
             "rendition": [row["delivery__method"] for row in rows],
             "source_media_type": [row["asset__mime_type"] for row in rows],
             "content_credentials": [row["delivery__content_credentials"] for row in rows],
-            "digital_source_type": [
-                digital_source_type(metadata=row["asset__metadata"], ai_generated=row["asset__ai_generated"])
-                for row in rows
-            ],
+            "digital_source_type": [row["digital_source_type"] for row in rows],
             "width": [row["delivery__width"] for row in rows],
             "height": [row["delivery__height"] for row in rows],
             "duration": [row["asset__duration_seconds"] for row in rows],
@@ -506,7 +516,7 @@ def _manifest(version: DatasetVersion, items: list[_Item]) -> pa.Table:
             "consent_id": [str(row["consent_id"]) for row in rows],
             "release_ids": [row["release_ids"] for row in rows],
             "creator_id": [row["creator_pseudonym"] for row in rows],
-            "camera": [camera_fields(row["asset__kind"], row["asset__metadata"]) for row in rows],
+            "camera": [row["camera"] for row in rows],
             "place": [
                 {"latitude": row["asset__gps_coarse_lat"], "longitude": row["asset__gps_coarse_lon"]}
                 if row["asset__gps_coarse_lat"] is not None and row["asset__gps_coarse_lon"] is not None
