@@ -433,7 +433,8 @@ def preprocessing_texts(description: DatasetDescription) -> list[str]:
         "cropped: every photo turned upright, JPEGs keeping their compressed data where the turn allows it "
         "(else re-encoded with their own quantization), HEIC, TIFF, WebP and PNG converted to JPEG at quality "
         "95 without chroma subsampling (PNG where transparency or 16-bit depth would be lost), videos remuxed "
-        "into MP4 or transcoded to H.264 only to turn them upright. The manifest's rendition column says which.",
+        "into MP4, the picture encoded again as H.264 only to turn it upright (or from a codec MP4 cannot hold), "
+        "sound MP4 cannot hold as AAC. The manifest's rendition column says which.",
         "No embedded metadata of the uploads reaches the bundle: EXIF, XMP, IPTC, maker notes, thumbnails "
         "and container tags are left out, so no location, serial number or owner name. Capture time, camera "
         "settings and a place rounded to 0.1 degree (about 11 km) are manifest columns instead. Each file "

@@ -59,7 +59,7 @@ SCHEMA = pa.schema(
         # How the delivered file was made from the upload (datasets.packaging.renditions.Method), and the
         # upload's own type: "jpeg-as-uploaded" keeps the compressed picture, "jpeg-lossless-rotation" turned
         # it on whole blocks, "jpeg-reencoded" and "converted" encoded the pixels again, "remuxed" copied the
-        # video and audio streams, "transcoded" encoded the video again.
+        # video and audio streams, "transcoded" encoded the video or its sound again.
         pa.field("rendition", pa.string(), nullable=False),
         pa.field("source_media_type", pa.string(), nullable=False),
         # "c2pa" when the file embeds a signed C2PA manifest naming its rights; otherwise why not.

@@ -97,8 +97,8 @@ videos as MP4 (WebM kept as WebM), and no location, serial number, owner name, m
 any of them. The manifest's `rendition` column says how each was made: `jpeg-as-uploaded` (the upload's \
 compressed data, its metadata left out), `jpeg-lossless-rotation` (turned upright on whole JPEG blocks), \
 `jpeg-reencoded` (turned upright with the upload's own quantization), `converted` (from HEIC, TIFF, WebP or \
-PNG at a quality no eye tells apart), `remuxed` (video streams copied) or `transcoded` (video encoded again, to \
-turn it upright or fit MP4). Camera settings, and the place rounded to a tenth of a degree (about 11 km: the \
+PNG at a quality no eye tells apart), `remuxed` (video streams copied) or `transcoded` (the picture encoded \
+again to turn it upright, or a stream MP4 cannot hold encoded as H.264 or AAC). Camera settings, and the place rounded to a tenth of a degree (about 11 km: the \
 city), are manifest columns.
 
 ## Layout

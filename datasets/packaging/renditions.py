@@ -49,7 +49,8 @@ class Method(StrEnum):
     CONVERTED = "converted"
     # Video and audio streams copied into a new container, packet for packet.
     REMUXED = "remuxed"
-    # Video decoded and encoded again (turned upright, or a codec the series' container cannot hold).
+    # Video or sound decoded and encoded again: the picture turned upright, or either stream in a codec the
+    # series' container cannot hold (a camera's PCM sound becomes AAC; its picture is still copied).
     TRANSCODED = "transcoded"
 
 

@@ -5,7 +5,8 @@ needs no turning. Only the first video and the first audio stream are copied: a 
 timecode tracks (where QuickTime keeps a location per frame) are left behind, and no container or stream
 tag is written, so no location (`©xyz`, `com.apple.quicktime.location.*`, Matroska tags), make, model or
 software name reaches a buyer. A video whose display matrix says to turn it is decoded, turned and encoded
-again as H.264, since most frame readers ignore that matrix and would hand buyers sideways frames.
+again as H.264, since most frame readers ignore that matrix and would hand buyers sideways frames; sound
+in a codec MP4 cannot hold (a camera's PCM) is encoded as AAC while the picture is still copied.
 """
 
 import itertools
@@ -71,15 +72,12 @@ def _rendition(container: InputContainer, directory: Path) -> Rendition:
     else:
         series, target, video_codecs, audio_codecs = Series.VIDEOS, "mp4", MP4_VIDEO_CODECS, MP4_AUDIO_CODECS
     copy_video = not rotation and video_codec in video_codecs
+    # WebM's audio is always Vorbis or Opus, which it holds; anything MP4 cannot hold is encoded as AAC.
     copy_audio = audio_codec in audio_codecs
     path = directory / f"delivery.{target}"
     options = MP4_OPTIONS if target == "mp4" else {}
     with av.open(str(path), "w", format=target, options=options) as output:
-        if copy_video:
-            _remux(container, output, video, audio if copy_audio else None)
-            width, height = video.codec_context.width, video.codec_context.height
-        else:
-            width, height = _transcode(container, output, video, audio, rotation, copy_audio=copy_audio)
+        width, height = _write(container, output, video, audio, rotation, copy_video, copy_audio)
     method = Method.REMUXED if copy_video and (copy_audio or audio is None) else Method.TRANSCODED
     return Rendition(path=path, series=series, width=width, height=height, method=method)
 
@@ -99,31 +97,59 @@ def _copied_stream(output: OutputContainer, template: Stream) -> Stream:
     return stream
 
 
-def _remux(
-    container: InputContainer, output: OutputContainer, video: VideoStream, audio: AudioStream | None
-) -> None:
-    targets = {video.index: _copied_stream(output, video)}
-    if audio is not None:
-        targets[audio.index] = _copied_stream(output, audio)
-    for packet in container.demux(*(stream for stream in (video, audio) if stream is not None)):
-        if packet.dts is None:  # the flush packet demux yields at the end of each stream
-            continue
-        packet.stream = targets[packet.stream.index]
-        output.mux(packet)
-
-
-def _transcode(
+def _write(
     container: InputContainer,
     output: OutputContainer,
     video: VideoStream,
     audio: AudioStream | None,
     rotation: int,
-    *,
+    copy_video: bool,
     copy_audio: bool,
 ) -> tuple[int, int]:
-    """Encode the video again as H.264, turned upright; the audio copied, or encoded as AAC. Returns the size."""
-    rate = video.average_rate or Fraction(25)
-    encoder = output.add_stream("libx264", rate=rate)
+    """One pass over the upload: each stream copied packet for packet, or decoded and encoded again (video as
+    H.264 turned upright, audio as AAC). Returns the delivered picture's size."""
+    video_target: Any = (
+        _copied_stream(output, video) if copy_video else _h264_encoder(output, video, rotation)
+    )
+    audio_target: Any = None
+    if audio is not None:
+        audio_target = (
+            _copied_stream(output, audio) if copy_audio else output.add_stream("aac", rate=audio.rate)
+        )
+    graph = None if copy_video else _upright_graph(video, rotation)
+    pictures = 0
+    for packet in container.demux(*(stream for stream in (video, audio) if stream is not None)):
+        is_video = packet.stream.index == video.index
+        if copy_video if is_video else copy_audio:
+            if packet.dts is not None:  # not the flush packet demux yields at the end of each stream
+                pictures += is_video
+                packet.stream = video_target if is_video else audio_target
+                output.mux(packet)
+            continue
+        for frame in packet.decode():
+            if not is_video:
+                output.mux(audio_target.encode(frame))
+                continue
+            upright_graph = cast(av.filter.Graph, graph)  # video is decoded only when it is not copied
+            upright_graph.push(cast(av.VideoFrame, frame))
+            for upright in _pulled(upright_graph):
+                output.mux(video_target.encode(upright))
+                pictures += 1
+    if graph is not None:
+        graph.push(None)
+        for upright in _pulled(graph):
+            output.mux(video_target.encode(upright))
+            pictures += 1
+        output.mux(video_target.encode())
+    if audio_target is not None and not copy_audio:
+        output.mux(audio_target.encode())
+    if not pictures:
+        raise RenditionError("the video has no frame that decodes")
+    return video_target.width, video_target.height
+
+
+def _h264_encoder(output: OutputContainer, video: VideoStream, rotation: int) -> VideoStream:
+    encoder = output.add_stream("libx264", rate=video.average_rate or Fraction(25))
     encoder.options = {"crf": TRANSCODE_CRF, "preset": TRANSCODE_PRESET}
     encoder.pix_fmt = "yuv420p"
     # Sized before anything is muxed: the container opens every encoder with its first packet, audio or not.
@@ -131,39 +157,7 @@ def _transcode(
     if rotation in (90, 270):
         width, height = height, width
     encoder.width, encoder.height = width // 2 * 2, height // 2 * 2
-    graph = _upright_graph(video, rotation)
-    encoded = False
-    audio_target: Any = None  # a copied stream, or an AAC encoder
-    if audio is not None:
-        audio_target = (
-            _copied_stream(output, audio) if copy_audio else output.add_stream("aac", rate=audio.rate)
-        )
-    streams = [stream for stream in (video, audio) if stream is not None]
-    for packet in container.demux(*streams):
-        if packet.stream.type == "audio" and audio_target is not None:
-            if copy_audio:
-                if packet.dts is not None:
-                    packet.stream = audio_target
-                    output.mux(packet)
-            else:
-                for frame in packet.decode():
-                    output.mux(audio_target.encode(frame))
-            continue
-        for frame in packet.decode():
-            graph.push(cast(av.VideoFrame, frame))
-            for upright in _pulled(graph):
-                output.mux(encoder.encode(upright))
-                encoded = True
-    graph.push(None)
-    for upright in _pulled(graph):
-        output.mux(encoder.encode(upright))
-        encoded = True
-    output.mux(encoder.encode())
-    if audio_target is not None and not copy_audio:
-        output.mux(audio_target.encode())
-    if not encoded:
-        raise RenditionError("the video has no frame that decodes")
-    return encoder.width, encoder.height
+    return encoder
 
 
 def _upright_graph(video: VideoStream, rotation: int) -> av.filter.Graph:

@@ -110,3 +110,32 @@ def test_a_file_that_is_not_a_video_is_refused(tmp_path):
 
     with pytest.raises(RenditionError, match="could not be read"):
         video_rendition(source, tmp_path)
+
+
+def test_a_camera_mov_with_pcm_sound_keeps_its_picture_and_its_sound_as_aac(tmp_path):
+    source = tmp_path / "camera.mov"
+    with av.open(str(source), "w", format="mov") as output:
+        video = output.add_stream("libx264", rate=12)
+        video.width, video.height, video.pix_fmt = 96, 64, "yuv420p"
+        sound = output.add_stream("pcm_s16le", rate=48000, layout="stereo")
+        for _ in range(12):
+            output.mux(video.encode(av.VideoFrame.from_image(upright_picture((96, 64)))))
+        output.mux(video.encode())
+        for start in range(0, 48000, 1024):
+            samples = (np.sin(np.arange(start, start + 1024) / 20) * 8000).astype(np.int16)
+            frame = av.AudioFrame.from_ndarray(
+                np.stack([samples, samples]).reshape(1, -1), format="s16", layout="stereo"
+            )
+            frame.sample_rate = 48000
+            output.mux(sound.encode(frame))
+        output.mux(sound.encode())
+
+    made = video_rendition(source, tmp_path)
+
+    assert (made.method, made.path.suffix) == (Method.TRANSCODED, ".mp4")
+    with av.open(str(source)) as original, av.open(str(made.path)) as delivered:
+        pictures = [bytes(packet) for packet in delivered.demux(video=0) if packet.size]
+        assert pictures == [bytes(packet) for packet in original.demux(video=0) if packet.size]  # copied
+        assert delivered.streams.audio[0].codec_context.name == "aac"
+    with av.open(str(made.path)) as delivered:
+        assert sum(frame.samples for frame in delivered.decode(audio=0)) >= 48000  # the whole second
