@@ -268,6 +268,8 @@ def _deliver(attempt: _Attempt) -> None:
     pending = version.items.filter(delivery__isnull=True, asset__isnull=False)
     if not pending.exists():
         return
+    if version.files.exists():
+        _restart_shards(version)
     license_terms = [license_terms_item(tier.terms.slug, tier.version) for tier in _tiers(version)]
     web_statement = settings.SITE_URL + reverse("datasets:detail", args=[version.dataset.slug])
     signer = content_signer().signer()
@@ -292,6 +294,20 @@ def _deliver(attempt: _Attempt) -> None:
         attempt.heartbeat(force=True, stalled_attempts=0, deliveries_done=made)
     total = version.items.aggregate(total=Sum("byte_size"))["total"] or 0
     DatasetVersion.objects.filter(pk=version.pk).update(total_bytes=total)
+
+
+def _restart_shards(version: DatasetVersion) -> None:
+    """Delete what an attempt from before delivery files wrote: its shards hold the uploads' own bytes.
+
+    A build makes every delivery file before its first shard, so shards beside items without one can only
+    come from an attempt begun before renditions existed; no byte of those shards may reach a buyer.
+    """
+    with transaction.atomic():
+        stored = list(version.files.values_list("storage_name", flat=True))
+        version.files.all().delete()
+        DatasetVersion.objects.filter(pk=version.pk).update(items_done=0, bytes_done=0, shards_done=0)
+        transaction.on_commit(lambda: _delete_stored(stored))
+    logger.warning("Version %s: shards written from the uploads' own bytes are written again", version.pk)
 
 
 def _deliver_item(

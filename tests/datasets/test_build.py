@@ -1,5 +1,6 @@
 """The bundle build, run in process against the real database and storage."""
 
+import hashlib
 import json
 import re
 import shutil
@@ -126,6 +127,35 @@ def test_a_build_that_dies_resumes_after_its_last_stored_shard(settings, offered
     shards = list(version.files.filter(kind=BundleFile.Kind.SHARD).order_by("shard_index"))
     assert shards[0].pk == kept.pk  # not written again
     assert [shard.shard_index for shard in shards] == [0, 1, 2]
+
+
+def test_shards_written_before_delivery_files_existed_are_written_again(
+    settings, tmp_path, offered_dataset, sellable_photo, django_capture_on_commit_callbacks
+):
+    settings.DATASET_SHARD_BYTES = 4 * 1024  # one sample a shard
+    photos = [sellable_photo() for _ in range(3)]
+    version = services.version_create(dataset=offered_dataset(), actor=None)
+    # An attempt from before renditions: a shard of an upload's own bytes, recorded, and no delivery files.
+    old = default_storage.save("bundles/old/photos-000000.tar", ContentFile(photos[0].original.read()))
+    shard = BundleFile.objects.create(
+        version=version, kind=BundleFile.Kind.SHARD, series="photos", shard_index=0, last_position=0,
+        path="shards/city-life-v1-photos-000000.tar", storage_name=old, byte_size=1, sha256="0" * 64,
+    )  # fmt: skip
+    DatasetVersion.objects.filter(pk=version.pk).update(status="building", items_done=1, shards_done=1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        build.version_build(version_id=version.pk)
+
+    version.refresh_from_db()
+    assert version.status == DatasetVersion.Status.PUBLISHED
+    assert not BundleFile.objects.filter(pk=shard.pk).exists()
+    assert not default_storage.exists(old)
+    bundle = _download(version, tmp_path)
+    for sample in wds.WebDataset(
+        sorted(str(p) for p in (bundle / "shards").glob("*.tar")), shardshuffle=False
+    ):
+        delivery = Delivery.objects.get(asset__public_id=uuid.UUID(sample["__key__"]))
+        assert hashlib.sha256(sample["jpg"]).hexdigest() == delivery.sha256
 
 
 def test_a_build_that_dies_making_delivery_files_resumes_after_the_last_one_made(
