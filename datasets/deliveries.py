@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import c2pa
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -104,8 +105,10 @@ def delivery_for(
         source = work / "original"
         with default_storage.open(str(asset.original.name), "rb") as stored, source.open("wb") as local:
             shutil.copyfileobj(stored, local, length=1024 * 1024)
-        make = photo_rendition if asset.kind == MediaAsset.Kind.IMAGE else video_rendition
-        rendition = make(source, work)
+        if asset.kind == MediaAsset.Kind.IMAGE:
+            rendition = photo_rendition(source, work, max_pixels=settings.MEDIA_MAX_IMAGE_PIXELS)
+        else:
+            rendition = video_rendition(source, work)
         stamped = work / f"stamped.{rendition.extension}"
         credentials = stamp(rendition, rights, signer, title=f"{key}.{rendition.extension}", dest=stamped)
         name = f"{STORAGE_PREFIX}/{asset.public_id.hex}/{digest}.{rendition.extension}"

@@ -75,8 +75,14 @@ class Rendition:
         return SERIES_FILES[self.series][1]
 
 
-def photo_rendition(source: Path, directory: Path) -> Rendition:
-    """The delivery file of a photo ingest accepted, written into `directory`."""
+def photo_rendition(source: Path, directory: Path, *, max_pixels: int | None = None) -> Rendition:
+    """The delivery file of a photo ingest accepted, written into `directory`.
+
+    `max_pixels` is the pixel count ingest accepted photos up to: Pillow's own guard (about 179 megapixels)
+    would refuse a larger panorama that ingest let in. Like ingest, it sets Pillow's process-wide guard.
+    """
+    if max_pixels is not None:
+        Image.MAX_IMAGE_PIXELS = max_pixels
     try:
         with Image.open(source) as image:
             # MPO (a phone's multi-picture JPEG) opens as a JpegImageFile too: its first picture is kept.

@@ -139,3 +139,18 @@ def test_a_camera_mov_with_pcm_sound_keeps_its_picture_and_its_sound_as_aac(tmp_
         assert delivered.streams.audio[0].codec_context.name == "aac"
     with av.open(str(made.path)) as delivered:
         assert sum(frame.samples for frame in delivered.decode(audio=0)) >= 48000  # the whole second
+
+
+def test_the_pixel_limit_is_the_one_ingest_accepted_photos_under(tmp_path):
+    source = tmp_path / "wide.png"
+    upright_picture((400, 100)).save(source)
+    before = Image.MAX_IMAGE_PIXELS
+    try:
+        # A limit far under the photo: Pillow's bomb guard refuses what is over twice the limit.
+        with pytest.raises(RenditionError, match="could not be decoded"):
+            photo_rendition(source, tmp_path, max_pixels=10_000)
+        made = photo_rendition(source, tmp_path, max_pixels=250_000_000)
+    finally:
+        Image.MAX_IMAGE_PIXELS = before
+
+    assert (made.width, made.height) == (400, 100)
