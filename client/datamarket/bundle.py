@@ -30,6 +30,7 @@ LOCAL_SUMS_NAME = "SHA256SUMS.local"
 REVOKED_NAME = "REVOKED.json"
 MANIFEST_JSONL = "manifest.jsonl"
 MANIFEST_PARQUET = "manifest.parquet"
+CROISSANT_NAME = "croissant.json"
 CHUNK_BYTES = 1 << 20
 TAR_BLOCK = 512
 PUBLIC_KEY_BLOCK = re.compile(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.DOTALL)
@@ -309,6 +310,9 @@ def apply_revocations(root: Path, revocations: Iterable[Mapping[str, Any]]) -> A
     pyarrow_present = pyarrow_installed()
     if parquet.is_file() and pyarrow_present and _parquet_has(parquet, keys):
         to_change.append(MANIFEST_PARQUET)
+    if to_change and (root / CROISSANT_NAME).is_file():
+        # It states each file's sha256 and size, which mlcroissant checks before it reads a file.
+        to_change.append(CROISSANT_NAME)
 
     changed_before = set(record["changed_files"])
     record["revocations"].extend(new_entries)
@@ -332,6 +336,23 @@ def apply_revocations(root: Path, revocations: Iterable[Mapping[str, Any]]) -> A
     result.changed_files = sorted(to_change)
     _write_local_sums(root, record["changed_files"])
     return result
+
+
+def _croissant_describing(root: Path, digests: Mapping[str, str]) -> None:
+    """croissant.json with the sha256 and size of each changed file as it now is (written as the site does)."""
+    path = root / CROISSANT_NAME
+    try:
+        document = json.loads(path.read_text())
+    except ValueError:
+        raise ClientError(f"{path} is not JSON; download the bundle again") from None
+    for entry in document.get("distribution") or []:
+        relative = entry.get("contentUrl") if isinstance(entry, dict) else None
+        if isinstance(relative, str) and relative in digests and relative != CROISSANT_NAME:
+            entry["sha256"] = digests[relative]
+            entry["contentSize"] = f"{safe_path(root, relative).stat().st_size} B"
+    text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    if path.read_text() != text:
+        _write_atomically(path, text.encode())
 
 
 def _read_revoked(root: Path) -> dict[str, Any]:
@@ -370,8 +391,13 @@ def _write_local_sums(root: Path, changed_files: list[str]) -> None:
     digests = parse_sums((root / SUMS_NAME).read_bytes(), SUMS_NAME)
     for relative in changed_files:
         path = safe_path(root, relative)
-        if path.is_file():
+        if path.is_file() and relative != CROISSANT_NAME:
             digests[relative] = sha256_file(path)
+    if CROISSANT_NAME in changed_files:
+        _croissant_describing(
+            root, {relative: digests[relative] for relative in changed_files if relative in digests}
+        )
+        digests[CROISSANT_NAME] = sha256_file(root / CROISSANT_NAME)
     text = sums_text(digests)
     local = root / LOCAL_SUMS_NAME
     if not local.is_file() or local.read_bytes() != text:

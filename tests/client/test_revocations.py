@@ -131,16 +131,29 @@ def test_apply_removes_the_revoked_sample_and_verify_still_passes(market, downlo
         (entry["id"], entry["sample_keys"], entry["withdrawn_at"]) for entry in record["revocations"]
     ] == [(REVOCATION_ID, [revoked], WITHDRAWN_AT)]
     shard = next(path for path in record["changed_files"] if path.startswith("shards/"))
-    assert record["changed_files"] == sorted([shard, "manifest.jsonl", "manifest.parquet"])
+    assert record["changed_files"] == sorted([shard, "croissant.json", "manifest.jsonl", "manifest.parquet"])
     assert (downloaded / "SHA256SUMS").read_bytes() == signed_sums
 
     verified = market.run("verify", str(downloaded))
 
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert (
-        f"{market.bundle_name}: signed SHA256SUMS verified; 3 files changed by applied revocations "
+        f"{market.bundle_name}: signed SHA256SUMS verified; 4 files changed by applied revocations "
         "(listed in REVOKED.json), checked against SHA256SUMS.local"
     ) in verified.stdout
+
+
+def test_after_apply_croissant_still_reads_the_samples_and_their_photos(market, downloaded, revocations_site):
+    mlc = pytest.importorskip("mlcroissant")
+    keys = manifest_keys(downloaded)
+    revocations_site.results = [revocation(market, [keys[0]])]
+
+    applied = market.run("revocations", "--apply", str(downloaded.parent), site=revocations_site.url)
+
+    assert applied.returncode == 0, applied.stderr
+    dataset = mlc.Dataset(jsonld=downloaded / "croissant.json")  # it checks each file's sha256 first
+    assert [record["samples/key"].decode() for record in dataset.records("samples")] == keys[1:]
+    assert sorted(record["photos/key"].decode() for record in dataset.records("photos")) == sorted(keys[1:])
 
 
 def test_applying_twice_changes_nothing_more(market, downloaded, revocations_site):
