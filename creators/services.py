@@ -267,7 +267,7 @@ def asset_delete(*, asset: MediaAsset) -> None:
     )
     with transaction.atomic():
         MediaAsset.objects.filter(pk=asset.pk).delete()
-        transaction.on_commit(lambda: _delete_stored(stored))
+        transaction.on_commit(lambda: stored_files_delete(stored))
 
 
 def asset_erase(*, asset_id: int) -> None:
@@ -288,10 +288,12 @@ def asset_erase(*, asset_id: int) -> None:
         asset.save()
         asset.tags.clear()
         asset.perceptual_hashes.all().delete()
-        transaction.on_commit(lambda: _delete_stored(stored))
+        transaction.on_commit(lambda: stored_files_delete(stored))
 
 
-def _delete_stored(names: list[str]) -> None:
+def stored_files_delete(names: list[str]) -> None:
+    """Delete files from storage after the change that orphaned them committed; one that cannot be deleted
+    is logged as an orphan, since the change it followed cannot be undone."""
     for name in names:
         try:
             default_storage.delete(name)
@@ -528,7 +530,7 @@ def _ingest_reject(asset_id: int, reason: str) -> None:
 def _ingest_finish(asset_id: int, found: _Findings, stored: dict[str, str]) -> None:
     asset = MediaAsset.objects.select_for_update().filter(pk=asset_id).first()
     if asset is None:  # deleted while it was being processed
-        _delete_stored(list(set(stored.values())))
+        stored_files_delete(list(set(stored.values())))
         return
     for field, value in {**found.fields, **stored}.items():
         setattr(asset, field, value)

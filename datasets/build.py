@@ -41,6 +41,7 @@ from django.utils import timezone
 from creators.ingest.hashing import sha256_file
 from creators.ingest.storage_errors import is_transient_storage_error, storage_unavailable
 from creators.models import MediaAsset
+from creators.services import stored_files_delete
 from licensing.models import LicenseTermsVersion, Permission, Use
 
 from . import selectors, services
@@ -306,7 +307,7 @@ def _restart_shards(version: DatasetVersion) -> None:
         stored = list(version.files.values_list("storage_name", flat=True))
         version.files.all().delete()
         DatasetVersion.objects.filter(pk=version.pk).update(items_done=0, bytes_done=0, shards_done=0)
-        transaction.on_commit(lambda: _delete_stored(stored))
+        transaction.on_commit(lambda: stored_files_delete(stored))
     logger.warning("Version %s: shards written from the uploads' own bytes are written again", version.pk)
 
 
@@ -422,11 +423,6 @@ def _done(version: DatasetVersion) -> tuple[int, int]:
         if last_position is not None and position <= last_position:
             items, total = items + 1, total + byte_size
     return items, total
-
-
-def _delete_stored(names: list[str]) -> None:
-    for name in names:
-        default_storage.delete(name)
 
 
 def _store(version: DatasetVersion, path: str, local: Path) -> str:
@@ -641,7 +637,7 @@ def _drop_unsellable(attempt: _Attempt, *, seal: bool) -> bool:
             bytes_done=bytes_done,
             shards_done=version.files.filter(kind=BundleFile.Kind.SHARD).count(),
         )
-        transaction.on_commit(lambda: _delete_stored(stored))
+        transaction.on_commit(lambda: stored_files_delete(stored))
         logger.info("Version %s: %d item(s) stopped being sellable during the build", version.pk, len(gone))
         return True
 

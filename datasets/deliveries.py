@@ -7,7 +7,6 @@ change makes a new one, since the rights are written into the file and signed.
 
 import hashlib
 import json
-import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,13 +20,12 @@ from django.db import IntegrityError, transaction
 
 from creators.ingest.hashing import sha256_file
 from creators.models import MediaAsset
+from creators.services import stored_files_delete
 
 from .models import Delivery
 from .packaging.credentials import DIGITAL_CAPTURE, IPTC_SOURCE_TYPES, Rights, stamp
 from .packaging.renditions import photo_rendition
 from .packaging.video_renditions import video_rendition
-
-logger = logging.getLogger(__name__)
 
 # Part of every rights digest: a change to how renditions are made gives every asset a new delivery.
 RENDITION_FORMAT = 1
@@ -147,13 +145,5 @@ def deliveries_delete(*, asset_ids: list[int]) -> int:
         doomed = list(Delivery.objects.filter(asset_id__in=asset_ids).values_list("pk", "storage_name"))
         Delivery.objects.filter(pk__in=[pk for pk, _ in doomed]).delete()
         names = [name for _, name in doomed]
-        transaction.on_commit(lambda: _delete_files(names))
+        transaction.on_commit(lambda: stored_files_delete(names))
     return len(doomed)
-
-
-def _delete_files(names: list[str]) -> None:
-    for name in names:
-        try:
-            default_storage.delete(name)
-        except OSError:
-            logger.exception("Could not delete the delivery file %s; it is now an orphan", name)

@@ -17,7 +17,6 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
 from django.db.models import Max
@@ -27,7 +26,7 @@ from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from creators.models import CreatorProfile, MediaAsset
-from creators.services import asset_erase
+from creators.services import asset_erase, stored_files_delete
 
 from .audit import audit_event_record
 from .models import Consent, LicenseTerms, LicenseTermsVersion, Permission, Release, SelfIdentification, Use
@@ -384,7 +383,7 @@ def release_sign_online(
     for field, content in files.items():
         getattr(release, field).save(content.name, content, save=False)
     _submit(release, actor=None, action="release.signed_online")
-    transaction.on_commit(lambda: _delete_files(replaced))
+    transaction.on_commit(lambda: stored_files_delete(replaced))
     if self_description is not None and not self_description.is_empty():
         _self_identification_save(release, self_description)
     return release
@@ -534,7 +533,7 @@ def release_resubmit(*, release: Release, actor: Any, scan: UploadedFile | None 
         replaced = [str(release.scan.name)] if release.scan else []
         release.scan.save(str(content.name), content, save=False)
     _submit(release, actor=actor, action="release.resubmitted")
-    transaction.on_commit(lambda: _delete_files(replaced))
+    transaction.on_commit(lambda: stored_files_delete(replaced))
     return release
 
 
@@ -712,13 +711,8 @@ def release_erase(*, release: Release, actor: Any) -> Release:
     audit_event_record(
         actor=actor, action="release.erased", object_type="release", object_id=release.public_id
     )
-    transaction.on_commit(lambda: _delete_files(stored))
+    transaction.on_commit(lambda: stored_files_delete(stored))
     return release
-
-
-def _delete_files(names: list[str]) -> None:
-    for name in names:
-        default_storage.delete(name)
 
 
 # --- Consent --------------------------------------------------------------------------------------------------
