@@ -179,10 +179,10 @@ GENERATE = [
     """
     INSERT INTO datasets_datasetversion (
         public_id, dataset_id, number, status, change_note, item_count, total_bytes, items_done, bytes_done,
-        shards_done, build_attempts, stalled_attempts, failure_reason, end_reason, created_at, sealed_at,
-        published_at, ended_at
+        shards_done, deliveries_done, build_attempts, stalled_attempts, failure_reason, end_reason, created_at,
+        sealed_at, published_at, ended_at
     )
-    SELECT gen_random_uuid(), d.id, v.number, v.status, '', items, 0, items, 0, 0, 1, 0, '', '',
+    SELECT gen_random_uuid(), d.id, v.number, v.status, '', items, 0, items, 0, 0, items, 1, 0, '', '',
            published, published, CASE WHEN v.status <> 'draft' THEN published + (v.number - 1) * month END,
            CASE WHEN v.status = 'superseded' THEN published + month END
     FROM datasets_dataset d,
