@@ -13,13 +13,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import cast
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
 
-from bench.harness import Result
+from bench.harness import Result, sellable_asset
 from creators.ingest.hashing import sha256_file
 
 NAME = "build_peak_rss_4gb_vs_1gb"
@@ -80,11 +79,9 @@ def _child(version_id: int | None) -> dict[str, float]:
 
 
 def _version(slug: str, videos: int, original: str, digest: str, size: int) -> int:
-    from creators.models import MediaAsset
     from datasets.models import Dataset, Offer
     from datasets.services import version_create
     from licensing.models import LicenseTerms
-    from tests.factories import ConsentFactory, MediaAssetFactory
 
     # Each dataset selects its own videos by category (an empty selection would take every sellable asset).
     category = "street" if videos == SMALL_VIDEOS else "travel"
@@ -93,24 +90,20 @@ def _version(slug: str, videos: int, original: str, digest: str, size: int) -> i
     )
     Offer.objects.create(dataset=dataset, terms=LicenseTerms.objects.get(slug="research"), price_cents=10_000)
     for _ in range(videos):
-        asset = cast(
-            MediaAsset,
-            MediaAssetFactory(
-                kind="video",
-                mime_type="video/mp4",
-                original=original,
-                original_bytes=size,
-                sha256=digest,
-                width=640,
-                height=480,
-                duration_seconds=60.0,
-                category=category,
-            ),
+        asset = sellable_asset(
+            dataset,
+            kind="video",
+            mime_type="video/mp4",
+            original=original,
+            original_bytes=size,
+            sha256=digest,
+            width=640,
+            height=480,
+            duration_seconds=60.0,
+            category=category,
         )
         asset.creator.country = "PT"
         asset.creator.save(update_fields=["country"])
-        ConsentFactory(asset=asset)
-        dataset.included_assets.add(asset)
     return version_create(dataset=dataset, actor=None).pk
 
 

@@ -21,12 +21,11 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import cast
 
 import numpy as np
 from PIL import Image
 
-from bench.harness import Result, best_rate
+from bench.harness import Result, best_rate, sellable_asset
 from datasets.packaging.credentials import DIGITAL_CAPTURE, Rights, stamp
 from datasets.packaging.renditions import photo_rendition
 from datasets.signing_key import content_signer
@@ -94,12 +93,10 @@ def _build_ratio(photos: list[Path]) -> Result:
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
 
-    from creators.models import MediaAsset
     from datasets import build as builds
     from datasets.models import Dataset, DatasetVersion, Offer
     from datasets.services import version_create
     from licensing.models import LicenseTerms
-    from tests.factories import ConsentFactory, MediaAssetFactory
 
     dataset = Dataset.objects.create(
         slug="renditions", title="Renditions", description="Rendition benchmark."
@@ -109,18 +106,14 @@ def _build_ratio(photos: list[Path]) -> Result:
         content = photo.read_bytes()
         original = default_storage.save(f"originals/bench/{photo.name}", ContentFile(content))
         for _ in range(COPIES):
-            asset = cast(
-                MediaAsset,
-                MediaAssetFactory(
-                    kind="image",
-                    mime_type="image/jpeg",
-                    original=original,
-                    original_bytes=len(content),
-                    sha256=hashlib.sha256(content).hexdigest(),
-                ),
+            sellable_asset(
+                dataset,
+                kind="image",
+                mime_type="image/jpeg",
+                original=original,
+                original_bytes=len(content),
+                sha256=hashlib.sha256(content).hexdigest(),
             )
-            ConsentFactory(asset=asset)
-            dataset.included_assets.add(asset)
 
     def built() -> float:
         version = version_create(dataset=dataset, actor=None)

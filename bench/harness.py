@@ -3,6 +3,11 @@
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:  # Django is set up only when the benchmarks run
+    from creators.models import MediaAsset
+    from datasets.models import Dataset
 
 
 @dataclass
@@ -32,3 +37,14 @@ def best_rate(operation: Callable[[], object], *, count: int, repeats: int = 5) 
             operation()
         best = min(best, time.perf_counter() - started)
     return count / best
+
+
+def sellable_asset(dataset: "Dataset", **fields: Any) -> "MediaAsset":
+    """A media asset with an active consent for every use, included in `dataset` (fields as MediaAssetFactory's)."""
+    from creators.models import MediaAsset
+    from tests.factories import ConsentFactory, MediaAssetFactory
+
+    asset = cast(MediaAsset, MediaAssetFactory(**fields))
+    ConsentFactory(asset=asset)
+    dataset.included_assets.add(asset)
+    return asset

@@ -550,7 +550,7 @@ def _write_documents(attempt: _Attempt, version: DatasetVersion, table: pa.Table
     root.mkdir(parents=True, exist_ok=True)
     shards = list(version.files.filter(kind=BundleFile.Kind.SHARD).order_by("series", "shard_index"))
     manifests = [_described(root, path) for path in write_manifest(root, table)]
-    description = _description(version, [_shard_described(shard) for shard in shards], manifests)
+    description = _description(version, [_shard_described(shard) for shard in shards], manifests, table)
     written = [
         write_readme(description, root / README_NAME),
         write_datasheet(description, root / DATASHEET_NAME),
@@ -642,19 +642,14 @@ def _drop_unsellable(attempt: _Attempt, *, seal: bool) -> bool:
         return True
 
 
-def _source_types(version: DatasetVersion) -> dict[str, int]:
-    """Samples per IPTC digital source type term, as the manifest's digital_source_type column has them."""
-    terms = Counter(
-        digital_source_type(metadata=metadata, ai_generated=ai_generated).rsplit("/", 1)[-1]
-        for metadata, ai_generated in version.items.filter(asset__isnull=False)
-        .values_list("asset__metadata", "asset__ai_generated")
-        .iterator(chunk_size=2000)
-    )
+def _source_types(table: pa.Table) -> dict[str, int]:
+    """Samples per IPTC digital source type term, counted from the manifest's digital_source_type column."""
+    terms = Counter(uri.rsplit("/", 1)[-1] for uri in table.column("digital_source_type").to_pylist())
     return dict(terms.most_common())
 
 
 def _description(
-    version: DatasetVersion, shards: list[DescribedFile], manifests: list[DescribedFile]
+    version: DatasetVersion, shards: list[DescribedFile], manifests: list[DescribedFile], table: pa.Table
 ) -> DatasetDescription:
     """What the bundle's documents say, from the version's own items and the dataset's curation."""
     dataset, site = version.dataset, settings.SITE_URL
@@ -691,7 +686,7 @@ def _description(
             durations=stats.durations,
             capture_years=stats.capture_years,
             creator_countries=stats.creator_countries,
-            source_types=_source_types(version),
+            source_types=_source_types(table),
         ),
         consent={
             use: ConsentCount(allowed=allowed, constrained=constrained)

@@ -42,7 +42,9 @@ class CredentialsReport:
         text = (
             f"{self.bundle.name}: content credentials of {self.checked} files valid and as the manifest says"
         )
-        return f"{text}; {self.without} files in a format C2PA cannot carry" if self.without else text
+        if not self.without:
+            return text
+        return f"{text}; {self.without} file{'' if self.without == 1 else 's'} in a format C2PA cannot carry"
 
 
 def verify_content_credentials(root: Path) -> CredentialsReport:

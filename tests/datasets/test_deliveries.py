@@ -11,7 +11,7 @@ import json
 import shutil
 import subprocess
 import tarfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import av
@@ -24,6 +24,7 @@ from PIL import Image
 from datasets import build, services
 from datasets.models import DatasetVersion, Delivery
 from datasets.packaging.credentials import read_manifest
+from datasets.packaging.description import SERIES_FILES
 from licensing.models import Consent
 from tests.datasets.conftest import offer_dataset, store_sellable
 from tests.datasets.packaging.test_readme import _run, _snippet
@@ -44,7 +45,7 @@ pytestmark = [
 
 GENERATIVE_CONSTRAINT = "No synthetic likeness of the people shown"
 # The extension every sample of a series holds, and the media type its files are.
-SERIES_MEMBERS = {"photos": "jpg", "photos-png": "png", "videos": "mp4", "videos-webm": "webm"}
+SERIES_MEMBERS = {str(series): extension for series, (extension, _) in SERIES_FILES.items()}
 
 
 class Bundle:
@@ -300,25 +301,11 @@ for name, series, member in (("videos", videos, "mp4"), ("videos_webm", videos_w
     result = _run(_snippet(readme, "load_dataset") + "\n" + check, bundle.root, python=buyer_python)
 
     assert result.returncode == 0, result.stderr
-    counts = defaultdict(int)
-    for source in bundle.sources.values():
-        counts[SERIES_OF[source.name]] += 1
+    series_of_type = {media_type: series for series, (_, media_type) in SERIES_FILES.items()}
+    counts = Counter(series_of_type[row["media_type"]] for row in bundle.rows.values())
     assert result.stdout.splitlines()[-4:] == [
         f"photos {counts['photos']} missing []",
         f"photos_png {counts['photos-png']} missing []",
         f"videos {counts['videos']} empty []",
         f"videos_webm {counts['videos-webm']} empty []",
     ]
-
-
-SERIES_OF = defaultdict(
-    lambda: "photos",
-    {
-        "alpha.png": "photos-png",
-        "gray16.png": "photos-png",
-        "scan16.tif": "photos-png",
-        "phone-portrait.mp4": "videos",
-        "iphone.mov": "videos",
-        "camera.webm": "videos-webm",
-    },
-)
