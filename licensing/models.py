@@ -241,8 +241,12 @@ class SelfIdentification(models.Model):
 class Consent(models.Model):
     """A creator's consent for one asset: a permission for each CAWG use and the license terms accepted.
 
-    A reviewer approves it (pending -> active) or rejects it; withdrawal is terminal, and a new consent for the
-    same asset starts pending again. At most one consent per asset is live (pending or active).
+    A reviewer approves it (pending -> active) or rejects it; withdrawal is terminal. Giving consent again
+    means what it says: the same consent changes nothing; a narrower one (a use removed, a constraint added,
+    a tier dropped) replaces the active consent at once, a withdrawal of what was removed and needing no
+    review since it only takes rights away; a broader one waits for review beside the active consent, which
+    holds until the broader one is approved and replaces it. So an asset has at most one active and one
+    pending consent.
     """
 
     class Status(models.TextChoices):
@@ -250,6 +254,7 @@ class Consent(models.Model):
         ACTIVE = "active", "Active"
         REJECTED = "rejected", "Rejected"
         WITHDRAWN = "withdrawn", "Withdrawn"
+        REPLACED = "replaced", "Replaced by a newer consent"
 
     class RejectionReason(models.TextChoices):
         RELEASE_MISSING = "release_missing", "A release is missing for a person or property shown"
@@ -261,9 +266,10 @@ class Consent(models.Model):
 
     TRANSITIONS: dict[str, frozenset[str]] = {
         Status.PENDING: frozenset({Status.ACTIVE, Status.REJECTED, Status.WITHDRAWN}),
-        Status.ACTIVE: frozenset({Status.WITHDRAWN}),
+        Status.ACTIVE: frozenset({Status.WITHDRAWN, Status.REPLACED}),
         Status.REJECTED: frozenset(),
         Status.WITHDRAWN: frozenset(),
+        Status.REPLACED: frozenset(),
     }
     LIVE = (Status.PENDING, Status.ACTIVE)
 
@@ -280,6 +286,12 @@ class Consent(models.Model):
     ai_generative_training = models.CharField(max_length=12, choices=Permission.choices)
     ai_generative_training_constraint = models.CharField(max_length=500, blank=True)
     accepted_terms = models.ManyToManyField(LicenseTerms, related_name="consents")
+    # The exact texts of those terms the creator accepted: a newer text applies only once they accept it too.
+    accepted_terms_versions = models.ManyToManyField(LicenseTermsVersion, related_name="consents")
+    # The consent this one replaced (narrowed at once, or broadened once approved).
+    replaces = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replaced_by"
+    )
     # The creator says the asset shows private property or artwork that needs a property release.
     property_release_required = models.BooleanField(default=False)
 
@@ -309,12 +321,13 @@ class Consent(models.Model):
         indexes = [models.Index(fields=["status", "given_at"])]
         constraints = [
             models.UniqueConstraint(
-                fields=["asset"],
-                condition=models.Q(status__in=["pending", "active"]),
-                name="consent_one_live_per_asset",
+                fields=["asset"], condition=models.Q(status="active"), name="consent_one_active_per_asset"
+            ),
+            models.UniqueConstraint(
+                fields=["asset"], condition=models.Q(status="pending"), name="consent_one_pending_per_asset"
             ),
             models.CheckConstraint(
-                condition=models.Q(status__in=["pending", "active", "rejected", "withdrawn"]),
+                condition=models.Q(status__in=["pending", "active", "rejected", "withdrawn", "replaced"]),
                 name="consent_status_valid",
             ),
         ]
