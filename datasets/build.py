@@ -331,7 +331,7 @@ def _deliver_item(
             f"Sample {item.key} could not be made into a delivery file: {error}."
         ) from error
     VersionItem.objects.filter(pk=item.pk).update(
-        delivery=delivery, sha256=delivery.sha256, byte_size=delivery.byte_size
+        delivery=delivery, series=delivery.series, sha256=delivery.sha256, byte_size=delivery.byte_size
     )
 
 

@@ -202,6 +202,11 @@ class VersionItem(models.Model):
     delivery = models.ForeignKey(
         "Delivery", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The series (so the shard) it was written in: kept when its delivery file is deleted after a withdrawal,
+    # so the shard holding it can still be found and withheld.
+    series = models.CharField(max_length=16, blank=True)
+    # When an erasure removed the shard and documents of this version that held it.
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["version", "position"]

@@ -1,17 +1,18 @@
-"""What datasets does when licensing announces something: enqueue a task, never the work itself."""
+"""What datasets does when licensing announces something."""
 
-import logging
 from datetime import datetime
 from typing import Any
 
-logger = logging.getLogger(__name__)
+from .services import versions_take_off_sale
 
 
 def supersede_on_withdrawal(*, asset_ids: list[int], reason: str, withdrawn_at: datetime, **_: Any) -> None:
-    from .tasks import versions_supersede  # the task module imports the services, which import the models
+    """In the withdrawal's own transaction: its versions go off sale at the same commit, or not at all."""
+    versions_take_off_sale(asset_ids=asset_ids, reason=reason, withdrawn_at=withdrawn_at)
 
-    try:
-        versions_supersede.delay(asset_ids, reason, withdrawn_at.isoformat())
-    except Exception:
-        # The withdrawal has committed and must not fail now; versions_supersede_missed (beat) catches up.
-        logger.exception("Could not queue the supersession of versions holding assets %s", asset_ids)
+
+def purge_on_erasure(*, asset_ids: list[int], **_: Any) -> None:
+    """Queued in the erasure's transaction: the bundles that held the assets lose them once it commits."""
+    from .tasks import versions_purge_erased  # the task module imports these receivers' services
+
+    versions_purge_erased.delay_on_commit(asset_ids)

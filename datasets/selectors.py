@@ -385,12 +385,62 @@ def version_document(*, version: DatasetVersion, path: str) -> BundleFile | None
     return BundleFile.objects.filter(version=version, kind=BundleFile.Kind.DOCUMENT, path=path).first()
 
 
-def dataset_sellable(*, dataset: Dataset) -> QuerySet[MediaAsset]:
-    """The assets sellable for the dataset's required uses under every license tier it is offered under."""
+def version_replaced_for_holders(*, version: DatasetVersion) -> DatasetVersion | None:
+    """The published version that replaced this one after a withdrawal, once there is one."""
+    if not version.revocations.exists():
+        return None
+    replacement = (
+        DatasetVersion.objects.filter(
+            Q(pk__in=version.revocations.values("replacement")) | Q(supersedes=version),
+            published_at__isnull=False,
+        )
+        .order_by("number")
+        .first()
+    )
+    return replacement
+
+
+def shards_holding(*, version: DatasetVersion, keys: Iterable[str]) -> list[int]:
+    """Ids of the version's shards that hold these samples: all of them where one's series is unknown."""
+    shards: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for pk, series, last_position in (
+        version.files.filter(kind=BundleFile.Kind.SHARD)
+        .order_by("series", "last_position")
+        .values_list("pk", "series", "last_position")
+    ):
+        shards[series].append((last_position, pk))
+    holding = set()
+    for series, position in version.items.filter(key__in=list(keys)).values_list("series", "position"):
+        held_in = next((pk for last, pk in shards.get(series, []) if last >= position), None)
+        if held_in is None:
+            # Written before series were recorded, or in a shard already gone: withhold every shard.
+            return [pk for series_shards in shards.values() for _, pk in series_shards]
+        holding.add(held_in)
+    return sorted(holding)
+
+
+def version_files_servable(*, version: DatasetVersion) -> QuerySet[BundleFile]:
+    """The files of a version its licensees may download now.
+
+    A version taken off sale after a withdrawal is served until its replacement is published, and never the
+    shards holding a withdrawn sample; from then on its holders are sent to the replacement.
+    """
+    files = version.files.all()
+    revoked = [key for keys in version.revocations.values_list("sample_keys", flat=True) for key in keys]
+    if not revoked:
+        return files
+    if version_replaced_for_holders(version=version) is not None:
+        return files.none()
+    return files.exclude(pk__in=shards_holding(version=version, keys=revoked))
+
+
+def dataset_sellable(*, dataset: Dataset, as_of: datetime.datetime | None = None) -> QuerySet[MediaAsset]:
+    """The assets sellable for the dataset's required uses under every license tier it is offered under, with
+    the texts of those tiers in force now (or at `as_of`, when a version was sealed)."""
     sellable = sellable_assets(uses=dataset.required_uses)
     for terms in dataset.license_terms.all():
         sellable = sellable.filter(
-            pk__in=sellable_assets(uses=dataset.required_uses, terms=terms).values("pk")
+            pk__in=sellable_assets(uses=dataset.required_uses, terms=terms, as_of=as_of).values("pk")
         )
     return sellable
 

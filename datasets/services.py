@@ -6,16 +6,19 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from creators.models import MediaAsset
+from creators.services import stored_files_delete
+from licensing.audit import audit_event_record
 from licensing.models import Consent, LicenseTerms, Release, Use
 
 from .deliveries import deliveries_delete
-from .models import Dataset, DatasetVersion, Offer, Revocation, VersionItem
-from .selectors import dataset_selection, dataset_sellable
+from .models import BundleFile, Dataset, DatasetVersion, Offer, Revocation, VersionItem
+from .packaging.manifest import JSONL_NAME, PARQUET_NAME
+from .selectors import dataset_selection, dataset_sellable, shards_holding
 from .signals import revocation_recorded, version_published
 
 PSEUDONYM_SALT = "datasets.creator-pseudonym"
@@ -128,9 +131,9 @@ def version_items_no_longer_sellable(*, version: DatasetVersion) -> list[int]:
     """Positions of the version's items that stopped being sellable since it was frozen, checked under lock.
 
     The build calls this when it seals the bundle: anything listed must not ship. An item stays sellable
-    only while the consent it was frozen with is still the live one (consent given again replaces it) and
-    the asset is sellable for the dataset's uses and tiers; later changes to the curation filters do not
-    take items out of a version.
+    while the consent it was frozen with was not withdrawn (a narrower or broader consent that replaced it
+    carries on) and the asset is sellable for the dataset's uses and tiers; later changes to the curation
+    filters do not take items out of a version.
     """
     items = list(version.items.values_list("position", "asset_id", "consent_id"))
     asset_ids = [asset_id for _, asset_id, _ in items if asset_id is not None]
@@ -138,15 +141,15 @@ def version_items_no_longer_sellable(*, version: DatasetVersion) -> list[int]:
     sellable = set(
         dataset_sellable(dataset=version.dataset).filter(pk__in=asset_ids).values_list("pk", flat=True)
     )
-    live_consents = set(
-        Consent.objects.filter(asset_id__in=asset_ids, status=Consent.Status.ACTIVE).values_list(
-            "public_id", flat=True
-        )
+    withdrawn = set(
+        Consent.objects.filter(
+            public_id__in=[consent_id for _, _, consent_id in items], status=Consent.Status.WITHDRAWN
+        ).values_list("public_id", flat=True)
     )
     return [
         position
         for position, asset_id, consent_id in items
-        if asset_id not in sellable or consent_id not in live_consents
+        if asset_id not in sellable or consent_id in withdrawn
     ]
 
 
@@ -322,15 +325,18 @@ def version_withdraw(*, version: DatasetVersion, reason: str) -> DatasetVersion:
     return version
 
 
-def versions_supersede(*, asset_ids: list[int], reason: str, withdrawn_at: datetime) -> list[DatasetVersion]:
-    """Act on a withdrawal: record what each version's licensees must delete, take every published version
-    holding the assets off sale, have a version without them built, and delete their delivery files. Returns
-    the versions superseded.
+@transaction.atomic
+def versions_take_off_sale(
+    *, asset_ids: list[int], reason: str, withdrawn_at: datetime
+) -> list[DatasetVersion]:
+    """Act on a withdrawal inside its own transaction; returns the versions taken off sale.
 
-    Safe to run twice for the same withdrawal: a version already superseded is not superseded again, and a
-    sample is revoked once per version.
+    Each published or superseded version holding an asset that is no longer sellable for it (a narrowed
+    consent may still allow what another dataset needs) records what its licensees must delete; a published
+    one is superseded at once, so no order can be made or fulfilled on it after the withdrawal commits. The
+    replacement builds and the deletion of delivery files follow through the outbox. Safe to run twice for
+    the same withdrawal: a sample is revoked once per version.
     """
-    superseded = []
     affected = (
         DatasetVersion.objects.filter(
             items__asset_id__in=asset_ids,
@@ -339,42 +345,77 @@ def versions_supersede(*, asset_ids: list[int], reason: str, withdrawn_at: datet
         .distinct()
         .order_by("pk")
     )
+    taken_off = []
     for version_id in affected.values_list("pk", flat=True):
         version = _version_supersede(version_id, asset_ids, reason, withdrawn_at)
         if version is not None:
-            superseded.append(version)
-    deliveries_delete(asset_ids=asset_ids)
-    return superseded
+            taken_off.append(version)
+    from .tasks import versions_replace  # the task module imports these services
+
+    versions_replace.delay_on_commit([version.pk for version in taken_off], asset_ids)
+    return taken_off
 
 
-@transaction.atomic
+def _withdrawn_keys(version: DatasetVersion, asset_ids: list[int]) -> list[str]:
+    """Keys of the version's samples among these assets that its terms no longer allow it to hold."""
+    items = list(version.items.filter(asset_id__in=asset_ids).values_list("key", "asset_id", "consent_id"))
+    sellable = set(
+        dataset_sellable(dataset=version.dataset, as_of=version.sealed_at)
+        .filter(pk__in=[asset_id for _, asset_id, _ in items])
+        .values_list("pk", flat=True)
+    )
+    withdrawn = set(
+        Consent.objects.filter(
+            public_id__in=[consent_id for _, _, consent_id in items], status=Consent.Status.WITHDRAWN
+        ).values_list("public_id", flat=True)
+    )
+    return sorted(
+        key for key, asset_id, consent_id in items if asset_id not in sellable or consent_id in withdrawn
+    )
+
+
 def _version_supersede(
     version_id: int, asset_ids: list[int], reason: str, withdrawn_at: datetime
 ) -> DatasetVersion | None:
     version = DatasetVersion.objects.select_for_update().select_related("dataset").get(pk=version_id)
     revoked = {key for keys in version.revocations.values_list("sample_keys", flat=True) for key in keys}
-    # Only samples its licensees were not told about yet: the same withdrawal seen twice (the signal's task
+    # Only samples its licensees were not told about yet: the same withdrawal seen twice (the announcement
     # and the periodic check) is recorded once.
-    keys = sorted(set(version.items.filter(asset_id__in=asset_ids).values_list("key", flat=True)) - revoked)
+    keys = sorted(set(_withdrawn_keys(version, asset_ids)) - revoked)
     if not keys:
         return None
     revocation = Revocation.objects.create(
-        version=version, sample_keys=keys, reason=reason or "Consent withdrawn.", withdrawn_at=withdrawn_at
+        version=version,
+        sample_keys=keys,
+        reason=reason or "Consent withdrawn.",
+        withdrawn_at=withdrawn_at,
+        # Superseded already: its licensees delete these samples too, and keep the version that replaced it.
+        replacement=getattr(version, "superseded_by", None),
     )
     transaction.on_commit(lambda: revocation_recorded.send(sender=Revocation, revocation_id=revocation.pk))
     if version.status != DatasetVersion.Status.PUBLISHED:
-        # Superseded already: its licensees are told to delete these samples too, and keep their replacement.
-        revocation.replacement = getattr(version, "superseded_by", None)
-        revocation.save(update_fields=["replacement"])
         return None
     _transition(version, DatasetVersion.Status.SUPERSEDED)
     version.ended_at = timezone.now()
     version.end_reason = f"Consent was withdrawn for {len(keys)} sample{'s' if len(keys) != 1 else ''}."
     version.save(update_fields=["status", "ended_at", "end_reason"])
     _version_on_sale_refresh(version)
-    revocation.replacement = _replacement_request(version)
-    revocation.save(update_fields=["replacement"])
     return version
+
+
+def versions_replace(*, version_ids: list[int], asset_ids: list[int]) -> list[DatasetVersion]:
+    """After a withdrawal: have a version built without the withdrawn samples for each version it took off
+    sale, and delete the assets' delivery files. Returns the replacements. Safe to run twice."""
+    replacements = []
+    for version_id in version_ids:
+        with transaction.atomic():
+            version = DatasetVersion.objects.select_for_update().get(pk=version_id)
+            replacement = getattr(version, "superseded_by", None) or _replacement_request(version)
+            if replacement is not None:
+                version.revocations.filter(replacement__isnull=True).update(replacement=replacement)
+                replacements.append(replacement)
+    deliveries_delete(asset_ids=asset_ids)
+    return replacements
 
 
 def _replacement_request(version: DatasetVersion) -> DatasetVersion | None:
@@ -400,12 +441,74 @@ def _replacement_request(version: DatasetVersion) -> DatasetVersion | None:
         return None
 
 
+PURGED_DOCUMENTS = (PARQUET_NAME, JSONL_NAME)
+
+
+def versions_purge_erased(*, asset_ids: list[int] | None = None) -> int:
+    """Erasure (GDPR Art. 17) reaches the bundles: every shard of any version that held an erased asset, and
+    the manifests that describe it, are deleted from storage, and the audit log records when. Runs after
+    each erasure and periodically for anything left (all erased assets when `asset_ids` is None). Returns
+    how many versions were purged. A version still building drops the sample when it seals instead.
+    """
+    erased = VersionItem.objects.filter(
+        asset__erased_at__isnull=False,
+        purged_at__isnull=True,
+        version__status__in=[
+            DatasetVersion.Status.PUBLISHED,
+            DatasetVersion.Status.SUPERSEDED,
+            DatasetVersion.Status.WITHDRAWN,
+            DatasetVersion.Status.FAILED,
+        ],
+    )
+    if asset_ids is not None:
+        erased = erased.filter(asset_id__in=asset_ids)
+    version_ids = sorted(set(erased.values_list("version_id", flat=True)))
+    for version_id in version_ids:
+        _version_purge(version_id, erased)
+    deliveries_delete(
+        asset_ids=asset_ids
+        if asset_ids is not None
+        else list(MediaAsset.objects.filter(erased_at__isnull=False).values_list("pk", flat=True))
+    )
+    return len(version_ids)
+
+
+@transaction.atomic
+def _version_purge(version_id: int, erased: QuerySet[VersionItem]) -> None:
+    version = DatasetVersion.objects.select_for_update().get(pk=version_id)
+    keys = sorted(erased.filter(version=version).values_list("key", flat=True))
+    if not keys:
+        return
+    doomed = version.files.filter(
+        Q(pk__in=shards_holding(version=version, keys=keys))
+        | Q(kind=BundleFile.Kind.DOCUMENT, path__in=PURGED_DOCUMENTS)
+    )
+    paths = sorted(doomed.values_list("path", flat=True))
+    stored = list(doomed.values_list("storage_name", flat=True))
+    doomed.delete()
+    erased.filter(version=version).update(purged_at=timezone.now())
+    audit_event_record(
+        actor=None,
+        action="version.erased_samples_purged",
+        object_type="dataset_version",
+        object_id=version.public_id,
+        after={"samples": keys, "files_deleted": paths},
+    )
+    transaction.on_commit(lambda: stored_files_delete(stored))
+
+
 def versions_supersede_missed() -> int:
-    """Supersede published versions holding an item whose consent is no longer active, in case the
-    withdrawal's own task never ran (the broker was down when it was announced). Returns how many."""
+    """Take off sale the published versions holding an item that is plainly no longer sellable (its consent
+    withdrawn, no active consent left, the asset erased), in case a withdrawal reached this table by a path
+    that did not announce it. Returns how many versions."""
+    active = Consent.objects.filter(asset_id=OuterRef("asset_id"), status=Consent.Status.ACTIVE)
     missed = (
         VersionItem.objects.filter(version__status=DatasetVersion.Status.PUBLISHED, asset__isnull=False)
-        .exclude(consent_id__in=Consent.objects.filter(status=Consent.Status.ACTIVE).values("public_id"))
+        .filter(
+            Q(consent_id__in=Consent.objects.filter(status=Consent.Status.WITHDRAWN).values("public_id"))
+            | ~Exists(active)
+            | Q(asset__erased_at__isnull=False)
+        )
         .values_list("asset_id", flat=True)
         .distinct()
     )
@@ -413,7 +516,7 @@ def versions_supersede_missed() -> int:
     if not asset_ids:
         return 0
     return len(
-        versions_supersede(
+        versions_take_off_sale(
             asset_ids=asset_ids,
             reason="Consent for these samples is no longer active.",
             withdrawn_at=timezone.now(),

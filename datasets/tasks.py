@@ -1,7 +1,5 @@
 """Dataset tasks: thin wrappers that take ids and call one service."""
 
-from datetime import datetime
-
 from celery import Task, shared_task
 
 from creators.tasks import STORAGE_TASK_RETRY, giving_up_on_storage
@@ -40,11 +38,14 @@ def versions_resume_stalled() -> int:
     retry_backoff=5,
     max_retries=5,
 )
-def versions_supersede(asset_ids: list[int], reason: str, withdrawn_at: str) -> int:
-    superseded = services.versions_supersede(
-        asset_ids=asset_ids, reason=reason, withdrawn_at=datetime.fromisoformat(withdrawn_at)
-    )
-    return len(superseded)
+def versions_replace(version_ids: list[int], asset_ids: list[int]) -> int:
+    return len(services.versions_replace(version_ids=version_ids, asset_ids=asset_ids))
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=(OSError,), retry_backoff=5)
+def versions_purge_erased(asset_ids: list[int] | None = None) -> int:
+    # Safe to run again: a purged sample is marked and never purged twice.
+    return services.versions_purge_erased(asset_ids=asset_ids)
 
 
 @shared_task

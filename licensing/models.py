@@ -288,9 +288,10 @@ class Consent(models.Model):
     accepted_terms = models.ManyToManyField(LicenseTerms, related_name="consents")
     # The exact texts of those terms the creator accepted: a newer text applies only once they accept it too.
     accepted_terms_versions = models.ManyToManyField(LicenseTermsVersion, related_name="consents")
-    # The consent this one replaced (narrowed at once, or broadened once approved).
-    replaces = models.OneToOneField(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replaced_by"
+    # The active consent this one narrows (at once) or broadens (once approved); a request withdrawn before
+    # review leaves it in place, so several requests may name the same one.
+    replaces = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="successors"
     )
     # The creator says the asset shows private property or artwork that needs a property release.
     property_release_required = models.BooleanField(default=False)

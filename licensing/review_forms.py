@@ -45,10 +45,12 @@ class ReleaseRejectForm(forms.Form):
 
 class ConsentApproveForm(forms.Form):
     identifiable_people = forms.IntegerField(
-        label="Identifiable people",
+        label="Identifiable people (0 if you checked and no one is)",
         min_value=0,
         max_value=1000,
-        help_text="Each needs an approved model release before the asset can be sold.",
+        help_text="Count them yourself: the detectors' figure is a hint. Each person needs an approved model "
+        "release before the asset can be sold.",
+        error_messages={"required": "Say how many identifiable people the asset shows (0 if no one)."},
     )
     people_note = forms.CharField(
         label="Why fewer people than faces detected",

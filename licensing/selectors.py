@@ -1,5 +1,6 @@
 """Reads of licensing; `sellable_assets` is the one definition of what may be sold (DESIGN.md invariant 1)."""
 
+import datetime
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -10,7 +11,16 @@ from django.utils import timezone
 
 from creators.models import CreatorProfile, MediaAsset
 
-from .models import AuditEvent, Consent, LicenseTerms, Permission, Release, SelfIdentification, Use
+from .models import (
+    AuditEvent,
+    Consent,
+    LicenseTerms,
+    LicenseTermsVersion,
+    Permission,
+    Release,
+    SelfIdentification,
+    Use,
+)
 
 # Self-identified groups smaller than this are never shown, alone or as a difference of two shown figures.
 K_ANONYMITY = 5
@@ -30,13 +40,15 @@ def sellable_assets(
     terms: LicenseTerms | None = None,
     face_recognition: bool = False,
     accept_constrained: bool = False,
+    as_of: datetime.datetime | None = None,
 ) -> QuerySet[MediaAsset]:
     """Assets that may be sold for all of `uses` (and under `terms`, whose own uses count too).
 
     Sellable means: ingest is ready and the asset not erased; its consent is active and allows each use
-    (a constrained use only when the caller will carry the constraint to the buyer); every identifiable person
-    has an approved model release, and an approved property release exists where one is required; no release
-    covering it has been revoked. For face recognition, every approved model release must include the
+    (a constrained use only when the caller will carry the constraint to the buyer) and accepted the text of
+    `terms` in force (now, or at `as_of` for a version sealed then); a reviewer said how many identifiable
+    people it shows, each of whom has an approved model release, and an approved property release exists
+    where one is required; no release covering it has been revoked. For face recognition, every approved model release must include the
     separate biometric consent, still within its retention period.
     """
     wanted = set(uses) | set(terms.uses if terms else [])
@@ -49,6 +61,9 @@ def sellable_assets(
         consent = consent.filter(**{f"{use}__in": granted})
     if terms is not None:
         consent = consent.filter(accepted_terms=terms)
+        text = terms_text_in_force(terms=terms, as_of=as_of)
+        if text is not None:
+            consent = consent.filter(accepted_terms_versions=text)
     active_consent = Consent.objects.filter(asset=OuterRef("pk"), status=Consent.Status.ACTIVE)
     # A person who signed and then withdrew; a request cancelled before anyone signed blocks nothing.
     revoked = Release.objects.filter(
@@ -59,17 +74,13 @@ def sellable_assets(
         .filter(Exists(consent))
         .exclude(Exists(revoked))
         .annotate(
-            people=Coalesce(
-                Subquery(active_consent.values("identifiable_people")[:1], output_field=IntegerField()),
-                F("face_count"),
-                Value(0),
-                output_field=IntegerField(),
-            ),
+            # No default from the detectors: until a reviewer has counted, nobody knows who is in it.
+            people=Subquery(active_consent.values("identifiable_people")[:1], output_field=IntegerField()),
             property_required=Exists(active_consent.filter(property_release_required=True)),
             approved_model_releases=_approved_releases(Release.Kind.MODEL),
             approved_property_releases=_approved_releases(Release.Kind.PROPERTY),
         )
-        .filter(approved_model_releases__gte=F("people"))
+        .filter(people__isnull=False, approved_model_releases__gte=F("people"))
         .exclude(property_required=True, approved_property_releases=0)
     )
     if face_recognition:
@@ -85,6 +96,14 @@ def sellable_assets(
         )
         assets = assets.exclude(Exists(expired))
     return assets
+
+
+def terms_text_in_force(
+    *, terms: LicenseTerms, as_of: datetime.datetime | None = None
+) -> LicenseTermsVersion | None:
+    """The newest text of the terms published by `as_of` (now by default): what a sale under them carries."""
+    texts = terms.versions.order_by("-version")
+    return (texts.filter(published_at__lte=as_of) if as_of is not None else texts).first()
 
 
 def asset_is_sellable(*, asset_id: int, uses: Iterable[str] = (), terms: LicenseTerms | None = None) -> bool:
@@ -128,12 +147,17 @@ def asset_sellability(*, asset: MediaAsset) -> Sellability:
     approved_models = sum(
         1 for kind, status in releases if kind == Release.Kind.MODEL and status == Release.Status.APPROVED
     )
-    people = (
-        consent.identifiable_people
-        if consent is not None and consent.identifiable_people is not None
-        else (asset.face_count or 0)
-    )
-    if approved_models < people:
+    people = consent.identifiable_people if consent is not None else None
+    detected = asset.face_count or 0
+    if people is None:
+        if consent is not None and consent.status == Consent.Status.ACTIVE:
+            problems.append("A reviewer has not said how many identifiable people it shows.")
+        if detected > approved_models:
+            problems.append(
+                f"The detectors found {detected} {'face' if detected == 1 else 'faces'}, "
+                f"{approved_models} approved model release{'s' if approved_models != 1 else ''}."
+            )
+    elif approved_models < people:
         problems.append(
             f"{people} identifiable {'person' if people == 1 else 'people'}, "
             f"{approved_models} approved model release{'s' if approved_models != 1 else ''}."

@@ -30,7 +30,7 @@ from creators.services import asset_erase, stored_files_delete
 
 from .audit import audit_event_record
 from .models import Consent, LicenseTerms, LicenseTermsVersion, Permission, Release, SelfIdentification, Use
-from .signals import assets_withdrawn, review_decided
+from .signals import assets_erased, assets_withdrawn, review_decided
 
 SIGNING_SALT = "licensing.release-signing"
 SIGNING_LINK_DAYS = 14
@@ -68,6 +68,12 @@ def _transition(instance: Release | Consent, target: str) -> str:
 def _require_reviewer(user: Any) -> None:
     if not getattr(user, "is_reviewer", False):
         raise PermissionDenied("Only reviewers can do this.")
+
+
+def _require_not_own(reviewer: Any, creator: CreatorProfile, what: str) -> None:
+    """Separation of duties: a reviewer who is also a creator never decides on their own work."""
+    if creator.user_id == getattr(reviewer, "pk", None):
+        raise PermissionDenied(f"You cannot decide on your own {what}: another reviewer has to.")
 
 
 # --- License terms ---------------------------------------------------------------------------------------------
@@ -625,6 +631,7 @@ def _consent_decision_context(consent: Consent) -> dict[str, Any]:
 def release_approve(*, release: Release, reviewer: Any, note: str = "") -> Release:
     _require_reviewer(reviewer)
     release = Release.objects.select_for_update().select_related("creator").get(pk=release.pk)
+    _require_not_own(reviewer, release.creator, "release")
     _decide(
         release,
         reviewer=reviewer,
@@ -640,6 +647,7 @@ def release_reject(*, release: Release, reviewer: Any, reason: str, note: str = 
     _require_reviewer(reviewer)
     _check_rejection(reason, Release.RejectionReason, note)
     release = Release.objects.select_for_update().select_related("creator").get(pk=release.pk)
+    _require_not_own(reviewer, release.creator, "release")
     _decide(
         release,
         reviewer=reviewer,
@@ -736,6 +744,145 @@ def _check_permissions(permissions: dict[str, UsePermission]) -> None:
         raise ValidationError(errors)
 
 
+PERMISSION_RANK = {Permission.NOT_ALLOWED: 0, Permission.CONSTRAINED: 1, Permission.ALLOWED: 2}
+NARROWED = "The creator narrowed their consent."
+
+
+@dataclass(frozen=True)
+class ConsentScope:
+    """What a consent grants: a permission per use (with its constraint), the terms families, and whether a
+    property release is required. Compared to tell a narrower consent from a broader one."""
+
+    uses: tuple[tuple[str, str, str], ...]  # (use, permission, constraint), in Use order
+    terms: frozenset[int]
+    property_release_required: bool
+
+    @classmethod
+    def requested(
+        cls, permissions: dict[str, UsePermission], terms: Iterable[LicenseTerms], property_required: bool
+    ) -> "ConsentScope":
+        return cls(
+            uses=tuple(
+                (
+                    use,
+                    permissions[use].permission,
+                    permissions[use].constraint.strip()
+                    if permissions[use].permission == Permission.CONSTRAINED
+                    else "",
+                )
+                for use in Use.values
+            ),
+            terms=frozenset(t.pk for t in terms),
+            property_release_required=property_required,
+        )
+
+    @classmethod
+    def of(cls, consent: Consent) -> "ConsentScope":
+        return cls(
+            uses=tuple((use, consent.permission(use), consent.constraint(use)) for use in Use.values),
+            terms=frozenset(t.pk for t in consent.accepted_terms.all()),
+            property_release_required=consent.property_release_required,
+        )
+
+    def meet(self, other: "ConsentScope") -> "ConsentScope":
+        """What both grant: per use the lesser permission, the common terms, either's property requirement."""
+        uses = []
+        for (use, mine, my_constraint), (_, theirs, their_constraint) in zip(
+            self.uses, other.uses, strict=True
+        ):
+            if PERMISSION_RANK[Permission(mine)] != PERMISSION_RANK[Permission(theirs)]:
+                lesser = min((mine, my_constraint), (theirs, their_constraint), key=_rank)
+                uses.append((use, *lesser))
+            elif mine == Permission.CONSTRAINED and my_constraint != their_constraint:
+                # Two different constraints: neither is within the other, so neither stands until reviewed.
+                uses.append((use, Permission.NOT_ALLOWED.value, ""))
+            else:
+                uses.append((use, mine, my_constraint))
+        return ConsentScope(
+            uses=tuple(uses),
+            terms=self.terms & other.terms,
+            property_release_required=self.property_release_required or other.property_release_required,
+        )
+
+    def within(self, other: "ConsentScope") -> bool:
+        """Whether this grants nothing the other does not."""
+        return self.meet(other) == self
+
+
+def _rank(choice: tuple[str, str]) -> int:
+    return PERMISSION_RANK[Permission(choice[0])]
+
+
+def _terms_texts_in_force(terms: Iterable[LicenseTerms]) -> list[LicenseTermsVersion]:
+    """The newest published text of each family: what a consent given now accepts."""
+    texts = []
+    for family in terms:
+        text = family.versions.order_by("-version").first()
+        if text is not None:
+            texts.append(text)
+    return texts
+
+
+def _consent_record(
+    *,
+    asset: MediaAsset,
+    scope: ConsentScope,
+    texts: list[LicenseTermsVersion],
+    actor: Any,
+    replaces: Consent | None,
+    status: str = Consent.Status.PENDING,
+) -> Consent:
+    consent = Consent(
+        asset=asset,
+        status=status,
+        given_by=actor if getattr(actor, "pk", None) else None,
+        property_release_required=scope.property_release_required,
+        replaces=replaces,
+    )
+    # Only the four uses: no other key of what the caller sent can reach a field such as `status`.
+    for use, permission, constraint in scope.uses:
+        setattr(consent, use, permission)
+        setattr(consent, f"{use}_constraint", constraint)
+    if status == Consent.Status.ACTIVE and replaces is not None:
+        # A narrowing takes nothing new to review: the reviewer's decision on what remains stands.
+        consent.reviewed_by, consent.reviewed_at = replaces.reviewed_by, replaces.reviewed_at
+        consent.identifiable_people, consent.people_note = replaces.identifiable_people, replaces.people_note
+    consent.save()
+    consent.accepted_terms.set(sorted(scope.terms))
+    consent.accepted_terms_versions.set([text for text in texts if text.terms_id in scope.terms])
+    audit_event_record(
+        actor=actor,
+        action="consent.narrowed" if status == Consent.Status.ACTIVE else "consent.given",
+        object_type="consent",
+        object_id=consent.public_id,
+        after={
+            "asset": asset.pk,
+            "status": consent.status,
+            "uses": {use: permission for use, permission, _ in scope.uses},
+            "terms": sorted(
+                f"{text.terms.slug} v{text.version}" for text in consent.accepted_terms_versions.all()
+            ),
+            "property_release_required": scope.property_release_required,
+            **({"replaces": str(replaces.public_id)} if replaces is not None else {}),
+        },
+    )
+    return consent
+
+
+def _replace(consent: Consent, *, actor: Any, reason: str) -> None:
+    """An active consent steps aside for its successor (saved next: one active consent per asset)."""
+    before = _transition(consent, Consent.Status.REPLACED)
+    consent.save(update_fields=["status"])
+    audit_event_record(
+        actor=actor,
+        action="consent.replaced",
+        object_type="consent",
+        object_id=consent.public_id,
+        before={"status": before},
+        after={"status": consent.status, "asset": consent.asset_id, "reason": reason},
+    )
+
+
 @transaction.atomic
 def consents_give(
     *,
@@ -746,56 +893,60 @@ def consents_give(
     property_release_required: bool = False,
     actor: Any,
 ) -> list[Consent]:
-    """Give (or change) consent for many assets at once; each goes to review, replacing any earlier consent."""
+    """Give consent for many assets at once, or change it; returns the consents recorded.
+
+    A first consent waits for review. Against an active consent, the same consent changes nothing; what it
+    no longer grants is withdrawn at once (a narrower consent replaces the active one, announced as a
+    withdrawal of those assets); what it grants beyond the active one waits for review beside it. A request
+    still waiting for review is replaced by the new one.
+    """
     _check_permissions(permissions)
     accepted = list(terms)
     if not accepted:
         raise ValidationError({"terms": "Accept at least one set of license terms."})
+    requested = ConsentScope.requested(permissions, accepted, property_release_required)
+    texts = _terms_texts_in_force(accepted)
     assets = sorted(_creator_assets(creator, asset_ids), key=lambda asset: asset.pk)
-    live = {
-        consent.asset_id: consent
+    live: dict[tuple[int, str], Consent] = {
+        (consent.asset_id, consent.status): consent
         for consent in Consent.objects.select_for_update()
         .filter(asset__in=assets, status__in=Consent.LIVE)
+        .prefetch_related("accepted_terms")
         .order_by("pk")
     }
-    replaced_active = [c.asset_id for c in live.values() if c.status == Consent.Status.ACTIVE]
-    for consent in live.values():
-        _withdraw_one(consent, actor=actor, reason=REPLACED_BY_NEW_CONSENT)
-    given = []
+    recorded, narrowed = [], []
     for asset in assets:
-        consent = Consent(
-            asset=asset,
-            given_by=actor if getattr(actor, "pk", None) else None,
-            property_release_required=property_release_required,
-        )
-        # Only the four uses: any other key of `permissions` must not reach a field such as `status`.
-        for use in Use.values:
-            choice = permissions[use]
-            setattr(consent, use, choice.permission)
-            setattr(
-                consent,
-                f"{use}_constraint",
-                choice.constraint.strip() if choice.permission == Permission.CONSTRAINED else "",
+        waiting = live.get((asset.pk, Consent.Status.PENDING))
+        if waiting is not None:
+            _withdraw_one(waiting, actor=actor, reason=REPLACED_BY_NEW_CONSENT)
+        active = live.get((asset.pk, Consent.Status.ACTIVE))
+        if active is None:
+            recorded.append(
+                _consent_record(asset=asset, scope=requested, texts=texts, actor=actor, replaces=None)
             )
-        consent.save()
-        consent.accepted_terms.set(accepted)
-        audit_event_record(
-            actor=actor,
-            action="consent.given",
-            object_type="consent",
-            object_id=consent.public_id,
-            after={
-                "asset": asset.pk,
-                "status": consent.status,
-                "uses": {use: consent.permission(use) for use in Use.values},
-                "terms": sorted(t.slug for t in accepted),
-                "property_release_required": property_release_required,
-            },
-        )
-        given.append(consent)
-    if replaced_active:
-        _announce_withdrawal(replaced_active, REPLACED_BY_NEW_CONSENT)
-    return given
+            continue
+        current = ConsentScope.of(active)
+        kept = current.meet(requested)
+        if kept != current:
+            _replace(active, actor=actor, reason=NARROWED)
+            narrower = _consent_record(
+                asset=asset,
+                scope=kept,
+                texts=list(active.accepted_terms_versions.all()),
+                actor=actor,
+                replaces=active,
+                status=Consent.Status.ACTIVE,
+            )
+            recorded.append(narrower)
+            narrowed.append(asset.pk)
+            active = narrower
+        if requested != kept:
+            recorded.append(
+                _consent_record(asset=asset, scope=requested, texts=texts, actor=actor, replaces=active)
+            )
+    if narrowed:
+        _announce_withdrawal(narrowed, NARROWED)
+    return recorded
 
 
 @transaction.atomic
@@ -803,28 +954,48 @@ def consent_approve(
     *,
     consent: Consent,
     reviewer: Any,
-    identifiable_people: int | None = None,
+    identifiable_people: int | None,
     people_note: str = "",
     note: str = "",
 ) -> Consent:
-    """A reviewer accepts a consent, saying how many identifiable people the asset shows."""
+    """A reviewer accepts a consent, saying how many identifiable people the asset shows (0 included: the
+    detectors only point at people, they never decide that no one is there). An active consent the
+    approved one broadens is replaced by it."""
     _require_reviewer(reviewer)
     consent = Consent.objects.select_for_update().select_related("asset__creator").get(pk=consent.pk)
-    detected = consent.asset.face_count or 0
-    people = detected if identifiable_people is None else identifiable_people
-    if people < 0:
-        raise ValidationError({"identifiable_people": "The number of people cannot be negative."})
-    if people < detected and not people_note.strip():
+    _require_not_own(reviewer, consent.asset.creator, "consent")
+    if identifiable_people is None:
         raise ValidationError(
-            {"people_note": f"The detector found {detected} face(s): say why fewer people are identifiable."}
+            {"identifiable_people": "Say how many identifiable people the asset shows (0 if no one)."}
         )
-    consent.identifiable_people, consent.people_note = people, people_note.strip()
+    if identifiable_people < 0:
+        raise ValidationError({"identifiable_people": "The number of people cannot be negative."})
+    detected = consent.asset.face_count or 0
+    if identifiable_people < detected and not people_note.strip():
+        raise ValidationError(
+            {
+                "people_note": f"The detectors found {detected} face(s) or person(s): say why fewer people "
+                "are identifiable."
+            }
+        )
+    active = (
+        Consent.objects.select_for_update()
+        .filter(asset_id=consent.asset_id, status=Consent.Status.ACTIVE)
+        .exclude(pk=consent.pk)
+        .first()
+    )
+    if active is not None and consent.status == Consent.Status.PENDING:
+        narrowing = not ConsentScope.of(active).within(ConsentScope.of(consent))
+        _replace(active, actor=reviewer, reason="A broader consent was approved.")
+        if narrowing:
+            _announce_withdrawal([consent.asset_id], NARROWED)
+    consent.identifiable_people, consent.people_note = identifiable_people, people_note.strip()
     _decide(
         consent,
         reviewer=reviewer,
         target=Consent.Status.ACTIVE,
         note=note,
-        after={"identifiable_people": people, "people_note": consent.people_note},
+        after={"identifiable_people": identifiable_people, "people_note": consent.people_note},
         **_consent_decision_context(consent),
     )
     return consent
@@ -835,6 +1006,7 @@ def consent_reject(*, consent: Consent, reviewer: Any, reason: str, note: str = 
     _require_reviewer(reviewer)
     _check_rejection(reason, Consent.RejectionReason, note)
     consent = Consent.objects.select_for_update().select_related("asset__creator").get(pk=consent.pk)
+    _require_not_own(reviewer, consent.asset.creator, "consent")
     _decide(
         consent,
         reviewer=reviewer,
@@ -868,12 +1040,9 @@ def _withdraw_one(consent: Consent, *, actor: Any, reason: str) -> None:
 
 
 def _announce_withdrawal(asset_ids: list[int], reason: str) -> None:
-    withdrawn_at = timezone.now()
-    transaction.on_commit(
-        lambda: assets_withdrawn.send(
-            sender=Consent, asset_ids=asset_ids, reason=reason, withdrawn_at=withdrawn_at
-        )
-    )
+    """Tell the layers above, inside this transaction: the versions holding these assets go off sale in the
+    same commit as the withdrawal, or not at all."""
+    assets_withdrawn.send(sender=Consent, asset_ids=asset_ids, reason=reason, withdrawn_at=timezone.now())
 
 
 @transaction.atomic
@@ -891,17 +1060,18 @@ def consents_withdraw(*, asset_ids: Iterable[int], actor: Any, reason: str = "")
         raise ValidationError({"assets": "Some of the chosen assets do not exist."})
     for asset in assets:
         _check_creator_or_reviewer(actor, asset.creator)
+    own = {asset.pk for asset in assets if asset.creator.user_id == getattr(actor, "pk", None)}
+    if own and len(own) != len(assets):
+        raise ValidationError(
+            {"assets": "A takedown cannot include your own assets: withdraw their consent as their creator."}
+        )
     # Locked in id order, the same order every withdrawer and approver takes, so two of them cannot deadlock.
     live = list(
         Consent.objects.select_for_update()
         .filter(asset_id__in=wanted, status__in=Consent.LIVE)
         .order_by("pk")
     )
-    reason = reason.strip() or (
-        "Withdrawn by the creator."
-        if not getattr(actor, "is_reviewer", False)
-        else "Taken down by a reviewer."
-    )
+    reason = reason.strip() or ("Withdrawn by the creator." if own else "Taken down by a reviewer.")
     was_active = [c.asset_id for c in live if c.status == Consent.Status.ACTIVE]
     for consent in live:
         _withdraw_one(consent, actor=actor, reason=reason)
@@ -921,4 +1091,5 @@ def assets_erase(*, asset_ids: Iterable[int], actor: Any) -> int:
     for asset_id in list(not_yet_erased):
         asset_erase(asset_id=asset_id)
         audit_event_record(actor=actor, action="asset.erased", object_type="asset", object_id=asset_id)
+    assets_erased.send(sender=MediaAsset, asset_ids=wanted)
     return len(wanted)

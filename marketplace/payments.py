@@ -37,11 +37,13 @@ from stripe.params.checkout import SessionCreateParams
 from marketplace.models import Order, StripeEvent
 from marketplace.services.orders import (
     CHECKOUT_MINUTES,
+    SaleWithdrawn,
     order_cancel,
     order_dispute,
     order_fulfil,
     order_mark_paid,
     order_refund,
+    order_refund_unsold,
 )
 
 logger = logging.getLogger(__name__)
@@ -302,6 +304,8 @@ def _session_paid(session: Mapping[str, Any]) -> Order | None:
     )
     try:
         order_fulfil(order=order)
+    except SaleWithdrawn as withdrawn:
+        order_refund_unsold(order=order, reason=" ".join(withdrawn.messages))
     except ValidationError as refusal:
         # Paid but not grantable (an exclusive tier someone else was granted first): the money has to go
         # back, which a human decides. The order stays paid so nothing retries it.
@@ -392,6 +396,25 @@ def _uuid_or_none(value: Any) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except ValueError:
         return None
+
+
+# --- Refunds ---------------------------------------------------------------------------------------------
+
+
+def order_refund_send(*, order_id: int) -> str:
+    """Ask Stripe to refund a paid order in full; the refund's id. Retried safely: Stripe answers a repeat of
+    the same idempotency key with the refund it already made."""
+    order = Order.objects.get(pk=order_id, method=Order.Method.STRIPE)
+    refund = _client().v1.refunds.create(
+        params={
+            "payment_intent": order.stripe_payment_intent,
+            "reason": "requested_by_customer",
+            "metadata": {"order": str(order.public_id), "why": order.end_reason[:500]},
+        },
+        options={"idempotency_key": f"refund-{order.public_id}"},
+    )
+    logger.info("Refunded order %s: %s", order.public_id, refund.id)
+    return str(refund.id)
 
 
 # --- Reconciliation ---------------------------------------------------------------------------------------

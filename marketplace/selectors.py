@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from creators.models import CreatorProfile
 from datasets.models import BundleFile
+from datasets.selectors import version_files_servable
 from datasets.signing_key import PublishedKey, key_that_signed
 
 from .models import (
@@ -70,8 +71,8 @@ def grant_of_member(*, user: User, public_id: Any) -> LicenseGrant | None:
 
 
 def grant_files(*, grant: LicenseGrant) -> list[BundleFile]:
-    """The files of the bundle a grant covers: its version's, documents first."""
-    return list(grant.version.files.order_by("kind", "path"))
+    """The files of the bundle a grant covers that may be downloaded now, documents first."""
+    return list(version_files_servable(version=grant.version).order_by("kind", "path"))
 
 
 def grant_by_public_id(*, public_id: Any) -> LicenseGrant | None:

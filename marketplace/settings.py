@@ -284,6 +284,8 @@ CELERY_BEAT_SCHEDULE = {
     "upload-sessions-expire": {"task": "creators.tasks.upload_sessions_expire", "schedule": 60 * 60},
     "versions-resume-stalled": {"task": "datasets.tasks.versions_resume_stalled", "schedule": 60 * 5},
     "versions-supersede-missed": {"task": "datasets.tasks.versions_supersede_missed", "schedule": 60 * 5},
+    # An erasure purges the bundles right after it commits; this catches anything a failure left, within the hour.
+    "versions-purge-erased": {"task": "datasets.tasks.versions_purge_erased", "schedule": 60 * 60},
     "checkouts-reconcile": {"task": "marketplace.tasks.stripe_checkouts_reconcile", "schedule": 60 * 5},
     "revocations-catch-up": {"task": "marketplace.tasks.revocations_catch_up", "schedule": 60},
     "payouts-send": {"task": "marketplace.tasks.payouts_send", "schedule": 60 * 15},

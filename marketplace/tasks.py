@@ -3,6 +3,7 @@
 import smtplib
 from importlib import import_module
 
+import stripe
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -23,6 +24,19 @@ def email_send(*, subject: str, body: str, to: list[str], html_body: str | None 
     if html_body:
         message.attach_alternative(html_body, "text/html")
     message.send()
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(stripe.StripeError, OSError),
+    retry_backoff=True,
+    retry_backoff_max=3600,
+    max_retries=12,
+)
+def order_refund_send(order_id: int) -> str:
+    # Idempotent: the same idempotency key every time, so a retry never refunds twice.
+    return payments.order_refund_send(order_id=order_id)
 
 
 @shared_task

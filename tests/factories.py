@@ -115,10 +115,23 @@ class ConsentFactory(factory.django.DjangoModelFactory):
     ai_inference = "allowed"
     ai_training = "allowed"
     ai_generative_training = "allowed"
+    # An active consent was reviewed: the reviewer counted the identifiable people (the detectors' count).
+    identifiable_people = factory.LazyAttribute(
+        lambda consent: (consent.asset.face_count or 0) if consent.status == "active" else None
+    )
 
     @factory.post_generation
     def accepted_terms(obj, create, extracted, **kwargs):
-        from licensing.models import LicenseTerms
+        from licensing.models import LicenseTerms, LicenseTermsVersion
 
         if create:
-            obj.accepted_terms.set(extracted if extracted is not None else LicenseTerms.objects.all())
+            families = extracted if extracted is not None else LicenseTerms.objects.all()
+            obj.accepted_terms.set(families)
+            # The text of each in force when it was given.
+            obj.accepted_terms_versions.set(
+                [
+                    text
+                    for family in families
+                    if (text := LicenseTermsVersion.objects.filter(terms=family).order_by("-version").first())
+                ]
+            )

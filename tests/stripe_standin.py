@@ -65,6 +65,8 @@ class StripeStandIn:
         self.transfers: dict[str, dict[str, Any]] = {}
         self.transfer_requests: dict[str, int] = {}
         self.transfer_refusals: list[str] = []
+        # Refunds, by id; each names the payment intent it gave back.
+        self.refunds: dict[str, dict[str, Any]] = {}
         self.saved_answers: dict[str, tuple[dict[str, Any], int, dict[str, Any]]] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -126,6 +128,7 @@ class StripeStandIn:
             "/v1/transfers": self._transfer_create,
             "/v1/accounts": self._account_create,
             "/v1/account_links": self._account_link_create,
+            "/v1/refunds": self._refund_create,
         }
 
     def _idempotent(self, key: str | None, params: dict[str, Any], answer: Any) -> tuple[int, dict[str, Any]]:
@@ -178,6 +181,28 @@ class StripeStandIn:
         with self._lock:
             if idempotency_key:
                 self.transfer_requests[idempotency_key] = self.transfer_requests.get(idempotency_key, 0) + 1
+            return self._idempotent(idempotency_key, params, answer)
+
+    def _refund_create(
+        self, params: dict[str, Any], idempotency_key: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        def answer() -> tuple[int, dict[str, Any]]:
+            intent = params.get("payment_intent", "")
+            paid = any(session.get("payment_intent") == intent for session in self.sessions.values())
+            if not intent or not paid:
+                return 400, {"error": {"type": "invalid_request_error", "message": "No such payment_intent."}}
+            refund = {
+                "id": f"re_{uuid.uuid4().hex[:24]}",
+                "object": "refund",
+                "payment_intent": intent,
+                "reason": params.get("reason"),
+                "status": "succeeded",
+                "metadata": params.get("metadata", {}),
+            }
+            self.refunds[refund["id"]] = refund
+            return 200, refund
+
+        with self._lock:
             return self._idempotent(idempotency_key, params, answer)
 
     def _account_create(

@@ -202,12 +202,9 @@ def consent_review(request: HttpRequest, public_id: UUID) -> HttpResponse:
         public_id=public_id,
     )
     asset = consent.asset
-    decision, approve, reject = _decision_forms(
-        request,
-        ConsentApproveForm,
-        ConsentRejectForm,
-        approve_initial={"identifiable_people": asset.face_count or 0},
-    )
+    # No initial count: the detectors' figure is shown beside the form as a hint, and a reviewer who has not
+    # looked must not be able to approve by default.
+    decision, approve, reject = _decision_forms(request, ConsentApproveForm, ConsentRejectForm)
     outcome = ""
     if decision == "approve":
         outcome = _apply(

@@ -14,11 +14,13 @@ import orjson
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from datasets.models import Dataset, DatasetVersion, Offer
 from datasets.selectors import latest_published_version
+from datasets.services import version_items_no_longer_sellable
 from datasets.signing_key import current_key, signing_key
 from licensing.models import LicenseTerms, LicenseTermsVersion
 from marketplace.models import LicenseGrant, Membership, Order, Organization, User
@@ -139,12 +141,41 @@ def order_mark_paid(*, order: Order, amount_cents: int, currency: str, payment_i
     return order
 
 
+class SaleWithdrawn(ValidationError):
+    """The version an order bought went off sale, or holds a sample no longer sellable, before it was paid."""
+
+
+def sale_refusal(*, order: Order) -> str:
+    """Why the order's version can no longer be sold ("" if it can), decided under the locks withdrawals take.
+
+    The consents and releases are locked before the version, in the order a withdrawal takes them, so a
+    withdrawal and a payment meet one after the other: either the sale came first (and its buyer is told of
+    the withdrawal like every holder), or the withdrawal did and nothing is sold.
+    """
+    positions = version_items_no_longer_sellable(version=order.version)
+    version = DatasetVersion.objects.select_for_update().get(pk=order.version_id)
+    if version.status != DatasetVersion.Status.PUBLISHED:
+        return (
+            f"Version {version.number} of this dataset went off sale before the payment arrived"
+            f"{': ' + version.end_reason if version.end_reason else '.'}"
+        )
+    if positions:
+        return (
+            f"{len(positions)} sample{'s' if len(positions) != 1 else ''} of version {version.number} stopped "
+            "being sellable before the payment arrived."
+        )
+    return ""
+
+
 @transaction.atomic
 def order_fulfil(*, order: Order) -> LicenseGrant:
-    """Grant the license a paid order bought, with its signed certificate; the grant already made, if any."""
+    """Grant the license a paid order bought, with its signed certificate; the grant already made, if any.
+
+    SaleWithdrawn if the version can no longer be sold: the caller gives the money back.
+    """
     order = (
         Order.objects.select_for_update()
-        .select_related("terms_version__terms", "organization")
+        .select_related("terms_version__terms", "organization", "version__dataset")
         .get(pk=order.pk)
     )
     existing = LicenseGrant.objects.filter(order=order).first()
@@ -155,6 +186,9 @@ def order_fulfil(*, order: Order) -> LicenseGrant:
             f"This order is {order.get_status_display().lower()}: only a paid order is fulfilled.",
             code="invalid_transition",
         )
+    refusal = sale_refusal(order=order)
+    if refusal:
+        raise SaleWithdrawn(refusal, code="not_on_sale")
     terms = order.terms_version.terms
     now = timezone.now()
     grant = LicenseGrant(
@@ -225,22 +259,30 @@ def certificate_text(grant: LicenseGrant) -> str:
     return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode()
 
 
-@transaction.atomic
 def order_pay_test(*, order: Order, buyer: User) -> LicenseGrant:
-    """The built-in test checkout: the payment step succeeds, then the same services as Stripe's path."""
-    order = Order.objects.select_for_update().get(pk=order.pk)
-    if order.buyer_id != buyer.pk:
-        raise PermissionDenied("This is someone else's order.")
-    if order.method != Order.Method.TEST:
-        raise ValidationError("This order is paid through Stripe.", code="conflict")
-    if order.status == Order.Status.PENDING and order.created_at < timezone.now() - timedelta(
-        minutes=CHECKOUT_MINUTES
-    ):
-        raise ValidationError(
-            "This checkout has expired; start again from the dataset page.", code="conflict"
-        )
-    order_mark_paid(order=order, amount_cents=order.amount_cents, currency=order.currency)
-    return order_fulfil(order=order)
+    """The built-in test checkout: the payment step succeeds, then the same services as Stripe's path.
+
+    SaleWithdrawn, with the order cancelled (no money moved, so that is its refund), when the version can no
+    longer be sold.
+    """
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("version__dataset").get(pk=order.pk)
+        if order.buyer_id != buyer.pk:
+            raise PermissionDenied("This is someone else's order.")
+        if order.method != Order.Method.TEST:
+            raise ValidationError("This order is paid through Stripe.", code="conflict")
+        if order.status == Order.Status.PENDING and order.created_at < timezone.now() - timedelta(
+            minutes=CHECKOUT_MINUTES
+        ):
+            raise ValidationError(
+                "This checkout has expired; start again from the dataset page.", code="conflict"
+            )
+        refusal = sale_refusal(order=order) if order.status == Order.Status.PENDING else ""
+        if not refusal:
+            order_mark_paid(order=order, amount_cents=order.amount_cents, currency=order.currency)
+            return order_fulfil(order=order)
+        order_cancel(order=order, reason=f"{refusal} Nothing was charged.")
+    raise SaleWithdrawn(f"{refusal} Nothing was charged.", code="not_on_sale")
 
 
 @transaction.atomic
@@ -252,6 +294,35 @@ def order_cancel(*, order: Order, reason: str) -> Order:
     _transition(order, Order.Status.CANCELLED)
     order.ended_at, order.end_reason = timezone.now(), reason
     order.save(update_fields=["status", "ended_at", "end_reason"])
+    return order
+
+
+@transaction.atomic
+def order_refund_unsold(*, order: Order, reason: str) -> Order:
+    """A paid order whose version went off sale before it could be fulfilled: the payment goes back (through
+    Stripe, after this commits) and the buyer is told why. Nothing was granted or put on the ledger."""
+    order = Order.objects.select_for_update().select_related("buyer", "version__dataset").get(pk=order.pk)
+    if order.status == Order.Status.REFUNDED:
+        return order
+    _transition(order, Order.Status.REFUNDED)
+    order.ended_at, order.end_reason = timezone.now(), f"{reason} The payment is refunded in full."
+    order.save(update_fields=["status", "ended_at", "end_reason"])
+    from marketplace.tasks import email_send, order_refund_send  # the task module imports these services
+
+    if order.method == Order.Method.STRIPE:
+        order_refund_send.delay_on_commit(order.pk)
+    email_send.delay_on_commit(
+        subject=f"Your order for {order.version.dataset.title} was refunded",
+        body=render_to_string(
+            "marketplace/email/order_refunded.txt",
+            {
+                "order": order,
+                "site_name": settings.SITE_NAME,
+                "url": settings.SITE_URL + reverse("license-list"),
+            },
+        ),
+        to=[order.buyer.email],
+    )
     return order
 
 

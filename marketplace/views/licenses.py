@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from datasets.models import BundleFile, Dataset
+from datasets.selectors import version_files_servable, version_replaced_for_holders
 from licensing.models import Use
 from marketplace import payments, selectors
 from marketplace.downloads import download_links, download_token_read
@@ -70,6 +71,9 @@ def checkout(request: HttpRequest, public_id: UUID) -> HttpResponse:
     if request.method == "POST":
         try:
             grant = orders.order_pay_test(order=order, buyer=signed_in_user(request))
+        except orders.SaleWithdrawn as withdrawn:
+            messages.error(request, " ".join(withdrawn.messages))
+            return redirect("license-list")
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
@@ -112,6 +116,8 @@ def license_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     context = {
         "grant": grant,
         "links": links,
+        "withheld": grant.version.files.count() - len(links) if links or revoked else 0,
+        "replacement": version_replaced_for_holders(version=grant.version) if revoked else None,
         "link_minutes": settings.DOWNLOAD_LINK_SECONDS // 60,
         "revoked": revoked,
         "revoked_keys": selectors.revoked_sample_keys(grant=grant) if revoked else [],
@@ -147,6 +153,9 @@ def download(request: HttpRequest, token: str) -> HttpResponseBase:
         version__grants__public_id=UUID(hex=grant_hex),
         version__grants__status=LicenseGrant.Status.ACTIVE,
     ).first()
+    if file is not None and not version_files_servable(version=file.version).filter(pk=file.pk).exists():
+        # Withheld since the link was made: a withdrawn sample's shard, or a version replaced for its holders.
+        file = None
     if file is None:
         raise PermissionDenied("This license no longer gives access to this file.")
     filename = file.path.rsplit("/", 1)[-1]

@@ -544,8 +544,9 @@ def test_a_reviewer_approves_a_consent_with_fewer_people_only_with_a_note(api, r
     assert (approved.json()["status"], approved.json()["identifiable_people"]) == ("active", 0)
 
 
-def test_a_consent_approved_without_a_count_takes_the_detected_faces(api, reviewer):
-    consent = ConsentFactory(status="pending", asset=MediaAssetFactory(face_count=3))
+def test_a_consent_approved_without_a_count_of_people_is_refused(api, reviewer):
+    # No default from the detectors, not even 0 faces: the reviewer says who is in the picture.
+    consent = ConsentFactory(status="pending", asset=MediaAssetFactory(face_count=0))
 
     response = _as(api, reviewer).post(
         reverse("licensing:api-review-consent", args=[consent.public_id]),
@@ -553,7 +554,9 @@ def test_a_consent_approved_without_a_count_takes_the_detected_faces(api, review
         format="json",
     )
 
-    assert response.json()["identifiable_people"] == 3
+    assert "identifiable_people" in _error(response, 400)["fields"]
+    consent.refresh_from_db()
+    assert consent.status == "pending"
 
 
 def test_a_reviewer_rejects_a_consent_and_deciding_again_conflicts(api, reviewer):
@@ -562,7 +565,7 @@ def test_a_reviewer_rejects_a_consent_and_deciding_again_conflicts(api, reviewer
     _as(api, reviewer)
 
     rejected = api.post(url, {"decision": "reject", "reason": "not_owned"}, format="json")
-    again = api.post(url, {"decision": "approve"}, format="json")
+    again = api.post(url, {"decision": "approve", "identifiable_people": 0}, format="json")
 
     assert (rejected.json()["status"], rejected.json()["rejection_reason"]) == ("rejected", "not_owned")
     assert _error(again, 409)["code"] == "conflict"

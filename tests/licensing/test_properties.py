@@ -89,13 +89,10 @@ class Rows:
         covering = self.releases[asset.pk]
         if any(status == Release.Status.REVOKED for _, status in covering):
             return False
-        people = (
-            consent.identifiable_people
-            if consent.identifiable_people is not None
-            else (asset.face_count or 0)
-        )
+        people = consent.identifiable_people
         approved = [kind for kind, status in covering if status == Release.Status.APPROVED]
-        if approved.count(Release.Kind.MODEL) < people:
+        # Never a default from the face count: no reviewer's count, no sale.
+        if people is None or approved.count(Release.Kind.MODEL) < people:
             return False
         return not consent.property_release_required or Release.Kind.PROPERTY in approved
 
@@ -214,12 +211,16 @@ class Marketplace(RuleBasedStateMachine):
     @rule(index=index, people=st.sampled_from([None, 0, 0, 1, 2]))
     def consent_approve(self, index: int, people: int | None) -> None:
         pending = _among(self._pending(Consent, Consent.Status.PENDING), index)
-        consent_approve(
-            consent=Consent.objects.get(pk=pending),
-            reviewer=self.reviewer,
-            identifiable_people=people,
-            people_note="Checked by hand.",
-        )
+        try:
+            consent_approve(
+                consent=Consent.objects.get(pk=pending),
+                reviewer=self.reviewer,
+                identifiable_people=people,
+                people_note="Checked by hand.",
+            )
+        except ValidationError as error:
+            assert people is None and "identifiable_people" in error.message_dict
+        self._note_withdrawals()
 
     @precondition(lambda self: self.assets)
     @rule(index=index)
@@ -298,12 +299,13 @@ def test_the_independent_check_tells_sellable_from_unsellable(db):
     try:
         machine.consented_assets(
             starting=[
-                StartingAsset(1, 1, "ready", PERMISSIONS[0], False, None),
-                StartingAsset(0, 0, "processing", PERMISSIONS[0], False, None),
+                StartingAsset(1, 1, "ready", PERMISSIONS[0], False, 1),
+                StartingAsset(0, 0, "processing", PERMISSIONS[0], False, 0),
             ]
         )
         machine.upload(face_count=1, status="ready")
         machine.consent_give(index=2, permissions=PERMISSIONS[0], property_required=False)
+        # A reviewer who does not say how many people it shows approves nothing.
         machine.consent_approve(index=0, people=None)
 
         assert Rows.read().sellable(()) == {machine.assets[0]}

@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw
 
 from licensing.models import AuditEvent, Consent, LicenseTerms, Permission, Release, SelfIdentification, Use
 from licensing.services import (
+    NARROWED,
     REPLACED_BY_NEW_CONSENT,
     SCAN_MAX_BYTES,
     SIGNING_LINK_DAYS,
@@ -749,19 +750,16 @@ def test_a_decision_on_a_consent_is_emailed_to_the_creator(
 # --- Revoking and erasing releases ----------------------------------------------------------------------------
 
 
-def test_revoking_an_approved_release_withdraws_its_assets_after_commit(
+def test_revoking_an_approved_release_withdraws_its_assets_in_its_own_transaction(
     creator, profile, withdrawals, django_capture_on_commit_callbacks
 ):
     first, second = MediaAssetFactory(creator=profile), MediaAssetFactory(creator=profile)
     release = ReleaseFactory(creator=profile, status="approved", assets=[second, first])
 
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks():
         release_revoke(release=release, actor=creator, reason="The model asked.")
-        assert withdrawals == []
-    for callback in callbacks:
-        callback()
-
-    (withdrawal,) = withdrawals
+        # Before the commit: the layers above act in the same transaction, so no sale slips in between.
+        (withdrawal,) = withdrawals
     assert withdrawal["asset_ids"] == sorted([first.pk, second.pk])
     release.refresh_from_db()
     assert (release.status, release.revocation_reason) == (Release.Status.REVOKED, "The model asked.")
@@ -896,23 +894,159 @@ def test_giving_consent_again_replaces_the_live_consent(creator, profile, asset)
     assert newer.status == Consent.Status.PENDING
 
 
-def test_replacing_consents_announces_only_those_that_were_active(
-    creator, profile, withdrawals, django_capture_on_commit_callbacks
-):
+def test_narrowing_consents_announces_only_those_that_were_active(creator, profile, withdrawals):
     was_active, was_pending, had_none = (MediaAssetFactory(creator=profile) for _ in range(3))
     ConsentFactory(asset=was_active, status="active")
     ConsentFactory(asset=was_pending, status="pending")
 
-    with django_capture_on_commit_callbacks(execute=True):
-        consents_give(
-            creator=profile,
-            asset_ids=[was_active.pk, was_pending.pk, had_none.pk],
-            permissions=all_allowed(),
-            terms=LicenseTerms.objects.all(),
-            actor=creator,
-        )
+    consents_give(
+        creator=profile,
+        asset_ids=[was_active.pk, was_pending.pk, had_none.pk],
+        permissions=all_allowed(ai_generative_training=UsePermission(Permission.NOT_ALLOWED)),
+        terms=LicenseTerms.objects.all(),
+        actor=creator,
+    )
 
-    assert [w["asset_ids"] for w in withdrawals] == [[was_active.pk]]
+    assert [(w["asset_ids"], w["reason"]) for w in withdrawals] == [([was_active.pk], NARROWED)]
+
+
+def test_a_narrower_consent_replaces_the_active_one_at_once_keeping_the_review(
+    creator, profile, asset, reviewer, withdrawals
+):
+    active = ConsentFactory(
+        asset=asset, status="active", reviewed_by=reviewer, identifiable_people=1, people_note="One model."
+    )
+
+    (narrower,) = consents_give(
+        creator=profile,
+        asset_ids=[asset.pk],
+        permissions=all_allowed(ai_training=UsePermission(Permission.CONSTRAINED, "No biometric models.")),
+        terms=LicenseTerms.objects.all(),
+        actor=creator,
+    )
+
+    active.refresh_from_db()
+    assert active.status == Consent.Status.REPLACED
+    assert (narrower.status, narrower.replaces, narrower.reviewed_by) == (
+        Consent.Status.ACTIVE,
+        active,
+        reviewer,
+    )
+    assert (narrower.ai_training, narrower.ai_training_constraint) == ("constrained", "No biometric models.")
+    assert (narrower.identifiable_people, narrower.people_note) == (1, "One model.")
+    assert [w["asset_ids"] for w in withdrawals] == [[asset.pk]]
+
+
+@pytest.mark.parametrize(
+    "broader",
+    [
+        {"permissions": {}, "terms": "all", "property": False},  # the same
+        {"permissions": {"ai_generative_training": "allowed"}, "terms": "all", "property": False},
+        {"permissions": {}, "terms": "all+exclusive", "property": False},
+        {"permissions": {}, "terms": "all", "property": False, "drop_property": True},
+    ],
+    ids=["the same", "a use added", "a tier added", "no property release required any more"],
+)
+def test_the_same_or_a_broader_consent_announces_nothing_and_keeps_the_active_one(
+    creator, profile, asset, withdrawals, broader
+):
+    families = list(LicenseTerms.objects.filter(exclusive=False)) or list(LicenseTerms.objects.all())[:1]
+    active = ConsentFactory(
+        asset=asset,
+        status="active",
+        ai_generative_training="notAllowed",
+        accepted_terms=families,
+        property_release_required=not broader.get("drop_property", False),
+    )
+    if broader.get("drop_property"):
+        active.property_release_required = True
+        active.save(update_fields=["property_release_required"])
+    permissions = all_allowed(ai_generative_training=UsePermission(Permission.NOT_ALLOWED))
+    for use, permission in broader["permissions"].items():
+        permissions[use] = UsePermission(permission)
+    terms = families if broader["terms"] == "all" else list(LicenseTerms.objects.all())
+
+    recorded = consents_give(
+        creator=profile,
+        asset_ids=[asset.pk],
+        permissions=permissions,
+        terms=terms,
+        property_release_required=False,
+        actor=creator,
+    )
+
+    active.refresh_from_db()
+    assert active.status == Consent.Status.ACTIVE
+    assert withdrawals == []
+    if recorded:
+        (request,) = recorded
+        assert (request.status, request.replaces) == (Consent.Status.PENDING, active)
+
+
+def test_approving_a_broader_consent_replaces_the_active_one_without_a_notice(
+    creator, profile, asset, reviewer, withdrawals
+):
+    active = ConsentFactory(asset=asset, status="active", ai_generative_training="notAllowed")
+    (broader,) = consents_give(
+        creator=profile,
+        asset_ids=[asset.pk],
+        permissions=all_allowed(),
+        terms=LicenseTerms.objects.all(),
+        actor=creator,
+    )
+
+    consent_approve(consent=broader, reviewer=reviewer, identifiable_people=0)
+
+    active.refresh_from_db()
+    broader.refresh_from_db()
+    assert (active.status, broader.status) == (Consent.Status.REPLACED, Consent.Status.ACTIVE)
+    assert withdrawals == []
+
+
+def test_a_consent_both_narrower_and_broader_withdraws_at_once_and_asks_for_the_rest(
+    creator, profile, asset, withdrawals
+):
+    active = ConsentFactory(asset=asset, status="active", ai_generative_training="notAllowed")
+
+    narrower, request = consents_give(
+        creator=profile,
+        asset_ids=[asset.pk],
+        permissions=all_allowed(data_mining=UsePermission(Permission.NOT_ALLOWED)),
+        terms=LicenseTerms.objects.all(),
+        actor=creator,
+    )
+
+    assert (narrower.status, narrower.data_mining, narrower.ai_generative_training) == (
+        Consent.Status.ACTIVE,
+        "notAllowed",
+        "notAllowed",
+    )
+    assert (request.status, request.replaces, request.ai_generative_training) == (
+        Consent.Status.PENDING,
+        narrower,
+        "allowed",
+    )
+    active.refresh_from_db()
+    assert active.status == Consent.Status.REPLACED
+    assert [w["asset_ids"] for w in withdrawals] == [[asset.pk]]
+
+
+def test_a_changed_constraint_withdraws_the_old_one_at_once(creator, profile, asset, withdrawals):
+    ConsentFactory(
+        asset=asset, status="active", ai_training="constrained", ai_training_constraint="No faces."
+    )
+
+    narrower, request = consents_give(
+        creator=profile,
+        asset_ids=[asset.pk],
+        permissions=all_allowed(ai_training=UsePermission(Permission.CONSTRAINED, "Faces blurred.")),
+        terms=LicenseTerms.objects.all(),
+        actor=creator,
+    )
+
+    # Neither constraint is within the other: the old one ends now, the new one waits for a reviewer.
+    assert (narrower.ai_training, request.ai_training_constraint) == ("notAllowed", "Faces blurred.")
+    assert [w["asset_ids"] for w in withdrawals] == [[asset.pk]]
 
 
 def test_consent_cannot_be_given_for_another_creators_asset(creator, profile):
@@ -983,12 +1117,16 @@ def test_keys_beyond_the_four_uses_cannot_set_other_fields(creator, profile, ass
     assert consent.status == Consent.Status.PENDING
 
 
-def test_approving_consent_takes_the_detected_face_count_by_default(profile, reviewer):
-    consent = ConsentFactory(asset=MediaAssetFactory(creator=profile, face_count=2), status="pending")
+@pytest.mark.parametrize("faces", [0, 2])
+def test_approving_consent_needs_the_reviewers_count_of_people(profile, reviewer, faces):
+    consent = ConsentFactory(asset=MediaAssetFactory(creator=profile, face_count=faces), status="pending")
 
-    approved = consent_approve(consent=consent, reviewer=reviewer)
+    with pytest.raises(ValidationError) as error:
+        consent_approve(consent=consent, reviewer=reviewer, identifiable_people=None)
 
-    assert (approved.status, approved.identifiable_people) == (Consent.Status.ACTIVE, 2)
+    assert "identifiable_people" in error.value.message_dict
+    consent.refresh_from_db()
+    assert consent.status == Consent.Status.PENDING
 
 
 def test_fewer_people_than_detected_faces_needs_a_note(profile, reviewer):
@@ -1033,7 +1171,67 @@ def test_only_a_reviewer_approves_consent(creator, asset):
     consent = ConsentFactory(asset=asset, status="pending")
 
     with pytest.raises(PermissionDenied):
-        consent_approve(consent=consent, reviewer=creator)
+        consent_approve(consent=consent, reviewer=creator, identifiable_people=0)
+
+
+def _reviewer_who_creates(reviewer):  # type: ignore[no-untyped-def]
+    from tests.factories import CreatorProfileFactory
+
+    return CreatorProfileFactory(user=reviewer)
+
+
+@pytest.mark.parametrize(
+    "decide",
+    [
+        lambda item, reviewer: consent_approve(consent=item, reviewer=reviewer, identifiable_people=0),
+        lambda item, reviewer: consent_reject(
+            consent=item, reviewer=reviewer, reason=Consent.RejectionReason.DUPLICATE
+        ),
+    ],
+    ids=["approve", "reject"],
+)
+def test_a_reviewer_never_decides_on_their_own_consent(reviewer, decide):
+    own = ConsentFactory(asset=MediaAssetFactory(creator=_reviewer_who_creates(reviewer)), status="pending")
+    entries = AuditEvent.objects.count()
+
+    with pytest.raises(PermissionDenied, match="your own consent"):
+        decide(own, reviewer)
+
+    own.refresh_from_db()
+    assert own.status == Consent.Status.PENDING and AuditEvent.objects.count() == entries
+
+
+@pytest.mark.parametrize(
+    "decide",
+    [
+        lambda item, reviewer: release_approve(release=item, reviewer=reviewer),
+        lambda item, reviewer: release_reject(
+            release=item, reviewer=reviewer, reason=Release.RejectionReason.NAME_MISMATCH
+        ),
+    ],
+    ids=["approve", "reject"],
+)
+def test_a_reviewer_never_decides_on_their_own_release(reviewer, decide):
+    own = ReleaseFactory(creator=_reviewer_who_creates(reviewer), status="submitted")
+
+    with pytest.raises(PermissionDenied, match="your own release"):
+        decide(own, reviewer)
+
+    own.refresh_from_db()
+    assert own.status == Release.Status.SUBMITTED
+
+
+def test_a_takedown_cannot_include_the_reviewers_own_assets(reviewer):
+    own = ConsentFactory(asset=MediaAssetFactory(creator=_reviewer_who_creates(reviewer)), status="active")
+    theirs = ConsentFactory(status="active")
+
+    with pytest.raises(ValidationError, match="your own assets"):
+        consents_withdraw(asset_ids=[own.asset_id, theirs.asset_id], actor=reviewer)
+
+    # Their own alone is their withdrawal as its creator, not a takedown.
+    consents_withdraw(asset_ids=[own.asset_id], actor=reviewer)
+    own.refresh_from_db()
+    assert own.withdrawal_reason == "Withdrawn by the creator."
 
 
 # --- Withdrawing consent ----------------------------------------------------------------------------------------
@@ -1087,7 +1285,7 @@ def test_a_reviewer_takes_down_anyones_asset(reviewer):
     )
 
 
-def test_withdrawal_is_announced_once_with_the_active_assets_after_commit(
+def test_withdrawal_is_announced_once_with_the_active_assets_in_its_own_transaction(
     creator, profile, withdrawals, django_capture_on_commit_callbacks
 ):
     active = [MediaAssetFactory(creator=profile) for _ in range(3)]
@@ -1096,15 +1294,11 @@ def test_withdrawal_is_announced_once_with_the_active_assets_after_commit(
         ConsentFactory(asset=asset, status="active")
     ConsentFactory(asset=pending, status="pending")
 
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks():
         consents_withdraw(
             asset_ids=[pending.pk, *(a.pk for a in active)], actor=creator, reason="Changed my mind"
         )
-        assert withdrawals == []
-    for callback in callbacks:
-        callback()
-
-    (withdrawal,) = withdrawals
+        (withdrawal,) = withdrawals
     assert withdrawal["asset_ids"] == sorted(a.pk for a in active)
     assert withdrawal["reason"] == "Changed my mind"
 

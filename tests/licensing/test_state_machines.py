@@ -162,9 +162,26 @@ def test_renewing_the_link_of_a_release_awaiting_its_signature_keeps_it_waiting(
 # --- Consent ----------------------------------------------------------------------------------------------------
 
 
+NARROWER = {
+    **{use: UsePermission(Permission.ALLOWED) for use in Use.values},
+    Use.GENERATIVE_AI_TRAINING: UsePermission(Permission.NOT_ALLOWED),
+}
+
+
 def _move_consent_to(target: str) -> Callable[[Consent, Any, Any], Any]:
     if target == Consent.Status.ACTIVE:
-        return lambda consent, creator, reviewer: consent_approve(consent=consent, reviewer=reviewer)
+        return lambda consent, creator, reviewer: consent_approve(
+            consent=consent, reviewer=reviewer, identifiable_people=0
+        )
+    if target == Consent.Status.REPLACED:
+        # A narrower consent replaces the active one at once.
+        return lambda consent, creator, reviewer: consents_give(
+            creator=creator.creator_profile,
+            asset_ids=[consent.asset_id],
+            permissions=NARROWER,
+            terms=LicenseTerms.objects.all(),
+            actor=creator,
+        )
     if target == Consent.Status.REJECTED:
         return lambda consent, creator, reviewer: consent_reject(
             consent=consent, reviewer=reviewer, reason=Consent.RejectionReason.DUPLICATE
@@ -208,13 +225,17 @@ def test_an_allowed_consent_move_goes_through_its_service(source, target, consen
 
     consent.refresh_from_db()
     assert consent.status == target
-    assert AuditEvent.objects.count() == entries + 1
+    # A narrowing records the replaced consent and its narrower successor.
+    assert AuditEvent.objects.count() == entries + (2 if target == Consent.Status.REPLACED else 1)
 
 
-WITHDRAWING_NOTHING = [
-    (s, t) for s, t in CONSENT_REFUSED if t == Consent.Status.WITHDRAWN
-]  # a bulk withdrawal skips assets without a live consent instead of failing
-CONSENT_DECISIONS_REFUSED = [(s, t) for s, t in CONSENT_REFUSED if (s, t) not in WITHDRAWING_NOTHING]
+# A bulk withdrawal skips assets without a live consent instead of failing, and giving consent again replaces
+# only an active consent (tested below).
+WITHDRAWING_NOTHING = [(s, t) for s, t in CONSENT_REFUSED if t == Consent.Status.WITHDRAWN]
+REPLACING_NOTHING = [(s, t) for s, t in CONSENT_REFUSED if t == Consent.Status.REPLACED]
+CONSENT_DECISIONS_REFUSED = [
+    (s, t) for s, t in CONSENT_REFUSED if (s, t) not in WITHDRAWING_NOTHING + REPLACING_NOTHING
+]
 
 
 @pytest.mark.parametrize(
@@ -248,7 +269,7 @@ def test_withdrawing_a_consent_that_is_not_live_changes_nothing(
     assert AuditEvent.objects.count() == entries
 
 
-@pytest.mark.parametrize("source", CONSENT_STATES)
+@pytest.mark.parametrize("source", [status for status in CONSENT_STATES if status != Consent.Status.ACTIVE])
 def test_giving_consent_again_never_brings_an_old_consent_back_to_pending(source, consent_in, creator):
     old = consent_in(source)
 
@@ -262,4 +283,21 @@ def test_giving_consent_again_never_brings_an_old_consent_back_to_pending(source
 
     old.refresh_from_db()
     assert new.pk != old.pk and new.status == Consent.Status.PENDING
-    assert old.status == (Consent.Status.WITHDRAWN if source in Consent.LIVE else source)
+    assert old.status == (Consent.Status.WITHDRAWN if source == Consent.Status.PENDING else source)
+
+
+def test_giving_the_same_consent_again_changes_nothing(consent_in, creator):
+    active = consent_in(Consent.Status.ACTIVE)
+    entries = AuditEvent.objects.count()
+
+    recorded = consents_give(
+        creator=creator.creator_profile,
+        asset_ids=[active.asset_id],
+        permissions={use: UsePermission(Permission.ALLOWED) for use in Use.values},
+        terms=LicenseTerms.objects.all(),
+        actor=creator,
+    )
+
+    active.refresh_from_db()
+    assert recorded == [] and active.status == Consent.Status.ACTIVE
+    assert AuditEvent.objects.count() == entries
