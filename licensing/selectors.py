@@ -1,6 +1,7 @@
 """Reads of licensing; `sellable_assets` is the one definition of what may be sold (DESIGN.md invariant 1)."""
 
 import datetime
+import difflib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -279,3 +280,59 @@ def assets_without_consent(*, creator: CreatorProfile) -> QuerySet[MediaAsset]:
         .exclude(Exists(live))
         .exclude(status=MediaAsset.Status.REJECTED)
     )
+
+
+@dataclass(frozen=True)
+class TermsUpdate:
+    """A newer text of terms a creator consented under, and what changed since the text they accepted."""
+
+    newest: LicenseTermsVersion
+    accepted: LicenseTermsVersion | None
+    consents: int
+    changes: list[tuple[str, str]]  # ("added" | "removed" | "same" | "gap", line)
+
+
+def terms_updates_for_creator(*, creator: CreatorProfile) -> list[TermsUpdate]:
+    """Each family of terms the creator's live consents accept whose newest text some of them do not."""
+    updates = []
+    for family in (
+        LicenseTerms.objects.filter(consents__asset__creator=creator).distinct().order_by("position")
+    ):
+        newest = terms_text_in_force(terms=family)
+        if newest is None:
+            continue
+        behind = Consent.objects.filter(
+            asset__creator=creator, status__in=Consent.LIVE, accepted_terms=family
+        ).exclude(accepted_terms_versions=newest)
+        count = behind.count()
+        if not count:
+            continue
+        accepted = (
+            LicenseTermsVersion.objects.filter(terms=family, consents__in=behind).order_by("-version").first()
+        )
+        updates.append(
+            TermsUpdate(
+                newest=newest,
+                accepted=accepted,
+                consents=count,
+                changes=_text_changes(accepted.text if accepted else "", newest.text),
+            )
+        )
+    return updates
+
+
+def _text_changes(before: str, after: str) -> list[tuple[str, str]]:
+    """The lines that changed, with three lines of context around each change."""
+    changes = []
+    for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=3):
+        if line.startswith(("---", "+++")):
+            continue
+        if line.startswith("@@"):
+            changes.append(("gap", "…"))
+        elif line.startswith("+"):
+            changes.append(("added", line[1:]))
+        elif line.startswith("-"):
+            changes.append(("removed", line[1:]))
+        else:
+            changes.append(("same", line[1:]))
+    return changes

@@ -105,6 +105,41 @@ def license_terms_version_publish(
     return version
 
 
+@transaction.atomic
+def terms_version_accept(*, creator: CreatorProfile, terms_version: LicenseTermsVersion, actor: Any) -> int:
+    """The creator accepts a newer text of terms they consented under, for all their assets at once; returns
+    how many consents now carry it. Nothing else changes, so nothing goes to review and nobody is told."""
+    if terms_version != terms_version.terms.versions.order_by("-version").first():
+        raise ValidationError("A newer text of these terms has been published since; accept that one.")
+    consents = list(
+        Consent.objects.select_for_update()
+        .filter(asset__creator=creator, status__in=Consent.LIVE, accepted_terms=terms_version.terms)
+        .exclude(accepted_terms_versions=terms_version)
+        .order_by("pk")
+    )
+    if not consents:
+        raise ValidationError(f"None of your consents is given under {terms_version.terms.name}.")
+    Consent.accepted_terms_versions.through.objects.bulk_create(
+        Consent.accepted_terms_versions.through(
+            consent_id=consent.pk, licensetermsversion_id=terms_version.pk
+        )
+        for consent in consents
+    )
+    audit_event_record(
+        actor=actor,
+        action="license_terms.accepted",
+        object_type="license_terms_version",
+        object_id=terms_version.pk,
+        after={
+            "terms": terms_version.terms.slug,
+            "version": terms_version.version,
+            "creator": creator.pk,
+            "consents": [str(consent.public_id) for consent in consents],
+        },
+    )
+    return len(consents)
+
+
 # --- Releases: asking, signing, paper -------------------------------------------------------------------------
 
 

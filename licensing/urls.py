@@ -22,6 +22,7 @@ urlpatterns = [
     path("creator/consent/give/", creator.consent_give, name="consent-give"),
     path("creator/consent/withdraw/", creator.consent_withdraw, name="consent-withdraw"),
     path("creator/consent/erase/", creator.assets_erase, name="assets-erase"),
+    path("creator/terms/", creator.terms_updates, name="terms-updates"),
     # The person named in a release, through the link the creator sent them.
     path("sign/done/", signing.release_signed, name="release-signed"),
     path("sign/<str:token>/", signing.release_sign, name="release-sign"),

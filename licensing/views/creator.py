@@ -31,7 +31,7 @@ from ..forms import (
     ReleaseResubmitForm,
     ReleaseRevokeForm,
 )
-from ..models import Consent, Permission, Release, Use
+from ..models import Consent, LicenseTermsVersion, Permission, Release, Use
 
 CONSENT_PAGE_SIZE = 24
 RELEASE_PAGE_SIZE = 50
@@ -296,6 +296,7 @@ def _consent_page(
     context = {
         "page": page,
         "rows": _consent_rows(creator, list(page.object_list)),
+        "terms_updates": selectors.terms_updates_for_creator(creator=creator),
         "give_form": give_form or ConsentGiveForm(asset_ids=[]),
         "withdraw_form": withdraw_form or ConsentWithdrawForm(asset_ids=[]),
         "erase_form": erase_form or AssetsEraseForm(asset_ids=[]),
@@ -338,13 +339,48 @@ def consent_give(request: HttpRequest, creator: CreatorProfile) -> HttpResponse:
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(
-                request,
-                f"Consent given for {_plural(len(given), 'item', 'items')}. A reviewer checks it before "
-                "anything is sold.",
-            )
+            messages.success(request, _consent_given_in_words(given))
             return _back_to_consent(request)
     return _consent_page(request, creator, status=400, give_form=form)
+
+
+def _consent_given_in_words(given: list[Consent]) -> str:
+    narrowed = sum(1 for consent in given if consent.status == Consent.Status.ACTIVE)
+    waiting = len(given) - narrowed
+    if not given:
+        return "Nothing changed: the selected items already have this consent."
+    said = []
+    if narrowed:
+        said.append(
+            f"Narrowed at once for {_plural(narrowed, 'item', 'items')}: what you took away is withdrawn, and "
+            "buyers who hold them are told."
+        )
+    if waiting:
+        said.append(
+            f"Consent given for {_plural(waiting, 'item', 'items')}. A reviewer checks it before anything new "
+            "is sold; an earlier consent holds until then."
+        )
+    return " ".join(said)
+
+
+@creator_required
+def terms_updates(request: HttpRequest, creator: CreatorProfile) -> HttpResponse:
+    """Newer texts of the license terms the creator consented under, each with what changed, to accept."""
+    if request.method == "POST":
+        text = get_object_or_404(LicenseTermsVersion, pk=request.POST.get("terms_version", ""))
+        try:
+            accepted = services.terms_version_accept(creator=creator, terms_version=text, actor=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                f"You accepted {text} for {_plural(accepted, 'item', 'items')}. New dataset versions sold "
+                "under it can include them.",
+            )
+        return redirect("licensing:terms-updates")
+    context = {"updates": selectors.terms_updates_for_creator(creator=creator)}
+    return render(request, "licensing/creator/terms_updates.html", context)
 
 
 @creator_required

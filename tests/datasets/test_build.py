@@ -21,6 +21,7 @@ from datasets import build, services
 from datasets.models import BundleFile, DatasetVersion, Delivery, Revocation
 from datasets.packaging.checksums import load_public_key, public_key_pem, verify_bundle
 from datasets.signing_key import signing_key
+from licensing.models import Consent
 from licensing.services import consents_withdraw
 from tests.datasets.conftest import publish_first_version
 from tests.datasets.packaging.test_readme import _run, _snippet
@@ -280,12 +281,16 @@ def test_a_withdrawal_after_publishing_supersedes_the_version_and_records_the_re
     version = _built(offered_dataset())
     withdrawn_at = timezone.now()
 
-    superseded = services.versions_supersede(
+    Consent.objects.filter(asset=withdrawn).update(status=Consent.Status.WITHDRAWN)
+
+    superseded = services.versions_take_off_sale(
         asset_ids=[withdrawn.pk], reason="Consent withdrawn by the creator.", withdrawn_at=withdrawn_at
     )
-    again = services.versions_supersede(
+    again = services.versions_take_off_sale(
         asset_ids=[withdrawn.pk], reason="Consent withdrawn by the creator.", withdrawn_at=withdrawn_at
     )
+    # The replacement follows through the outbox, as its task would run it.
+    services.versions_replace(version_ids=[version.pk], asset_ids=[withdrawn.pk])
 
     assert superseded == [version] and again == []
     version.refresh_from_db()
@@ -305,9 +310,7 @@ def test_a_withdrawal_deletes_the_assets_delivery_files_and_the_shards_keep_thei
     (doomed,) = Delivery.objects.filter(asset=withdrawn)
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.versions_supersede(
-            asset_ids=[withdrawn.pk], reason="Erasure requested.", withdrawn_at=timezone.now()
-        )
+        services.versions_replace(version_ids=[version.pk], asset_ids=[withdrawn.pk])
 
     assert not Delivery.objects.filter(asset=withdrawn).exists()
     assert not default_storage.exists(doomed.storage_name)
@@ -459,8 +462,8 @@ def test_a_withdrawal_whose_task_never_ran_is_caught_by_the_periodic_check(offer
     photo = sellable_photo()
     sellable_photo()
     version = _built(offered_dataset())
-    # The announcement's task is lost (in this test, on-commit callbacks never run).
-    consents_withdraw(asset_ids=[photo.pk], actor=photo.creator.user, reason="Changed my mind.")
+    # A withdrawal that reached the table by a path that announced nothing (a repair by hand, say).
+    Consent.objects.filter(asset=photo).update(status=Consent.Status.WITHDRAWN)
 
     assert services.versions_supersede_missed() == 1
     assert services.versions_supersede_missed() == 0
@@ -475,11 +478,12 @@ def test_the_same_withdrawal_seen_by_the_task_and_the_check_is_revoked_once(offe
     sellable_photo()
     version = _built(offered_dataset())
     consents_withdraw(asset_ids=[photo.pk], actor=photo.creator.user, reason="Changed my mind.")
-    services.versions_supersede(asset_ids=[photo.pk], reason="Changed my mind.", withdrawn_at=timezone.now())
     DatasetVersion.objects.filter(pk=version.pk).update(
         status=DatasetVersion.Status.PUBLISHED
     )  # a late check
 
-    services.versions_supersede(asset_ids=[photo.pk], reason="Checked again.", withdrawn_at=timezone.now())
+    services.versions_take_off_sale(
+        asset_ids=[photo.pk], reason="Checked again.", withdrawn_at=timezone.now()
+    )
 
     assert Revocation.objects.filter(version=version).count() == 1

@@ -1,7 +1,6 @@
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
-from django.utils import timezone
 
 from creators.models import DuplicateFlag
 from datasets.models import Dataset, DatasetVersion, Offer
@@ -14,7 +13,7 @@ from datasets.services import (
     version_items_no_longer_sellable,
     version_publish,
     version_withdraw,
-    versions_supersede,
+    versions_replace,
 )
 from licensing.models import LicenseTerms
 from licensing.services import consents_withdraw, release_revoke
@@ -220,10 +219,10 @@ def test_a_superseded_version_is_off_sale_until_its_replacement_is_published(cre
     _published(dataset)
     consents_withdraw(asset_ids=[asset.pk], actor=asset.creator.user, reason="Changed my mind.")
 
-    (superseded,) = versions_supersede(asset_ids=[asset.pk], reason="Withdrawn.", withdrawn_at=timezone.now())
-
+    # Off sale in the withdrawal's own transaction; the replacement follows through the outbox.
     assert _on_sale(dataset) == (None, None)
-    replacement = DatasetVersion.objects.get(supersedes=superseded)
+    superseded = DatasetVersion.objects.get(status=DatasetVersion.Status.SUPERSEDED)
+    (replacement,) = versions_replace(version_ids=[superseded.pk], asset_ids=[asset.pk])
     version_build_start(version=replacement)
     version_publish(version=replacement)
     assert _on_sale(dataset)[0] == replacement.pk

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from licensing.models import Release
 from tests.e2e.journeys import fill_in_the_release_as_the_model, log_in
-from tests.factories import MediaAssetFactory
+from tests.factories import ConsentFactory, MediaAssetFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -77,3 +77,23 @@ def test_a_creator_asks_for_a_release_online_and_the_person_signs_it(
     page.get_by_role("link", name="Consent").first.click()
     expect(page.locator(".consent-card")).to_have_count(3)
     screenshot(page, "06-consent")
+
+
+def test_a_creator_who_cancels_the_withdrawal_dialog_withdraws_nothing(page, screenshot, creator, password):
+    asset = MediaAssetFactory(creator=creator.creator_profile, title="Harbour at dawn")
+    consent = ConsentFactory(asset=asset, status="active")
+    page.on("pageerror", lambda error: pytest.fail(f"script error on the page: {error}"))
+    log_in(page, creator, password)
+    page.goto("/creator/consent/")
+    page.get_by_label(f"Select {asset}").check()
+
+    page.get_by_role("button", name="Withdraw consent for the selected items").click()
+    confirmation = page.get_by_role("dialog")
+    expect(confirmation).to_contain_text("They stop being sold at once")
+    screenshot(page, "01-withdrawal-dialog")
+    confirmation.get_by_role("button", name="Cancel").click()
+
+    expect(confirmation).to_be_hidden()
+    expect(page.get_by_role("status")).to_have_count(0)
+    consent.refresh_from_db()
+    assert consent.status == "active"

@@ -9,7 +9,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from creators.models import MediaAsset
 from datasets import build, services
@@ -74,10 +73,16 @@ def market() -> Market:
 
 
 def superseded_without_signals(licensees: Market) -> None:
-    """The withdrawal, and the supersession its task does; nothing queued after a commit runs."""
+    """The withdrawal (its versions go off sale in its transaction) and the replacement its task asks for;
+    nothing queued after a commit runs."""
     consents_withdraw(asset_ids=[licensees.asset.pk], actor=licensees.asset.creator.user)
-    services.versions_supersede(
-        asset_ids=[licensees.asset.pk], reason="I changed my mind.", withdrawn_at=timezone.now()
+    services.versions_replace(
+        version_ids=list(
+            DatasetVersion.objects.filter(
+                status=DatasetVersion.Status.SUPERSEDED, items__asset=licensees.asset
+            ).values_list("pk", flat=True)
+        ),
+        asset_ids=[licensees.asset.pk],
     )
 
 

@@ -141,7 +141,9 @@ def test_the_catch_up_notifies_a_revocation_whose_signal_was_lost(licensees, tas
     assert revocations.revocations_catch_up()["revocations"] == 0
 
 
-def test_a_license_granted_after_the_revocation_is_told_by_the_catch_up(licensees, tasks_in_process):
+def test_an_order_paid_after_the_revocation_is_refused_and_the_catch_up_tells_only_holders(
+    licensees, tasks_in_process
+):
     late_order = Order.objects.create(
         buyer=licensees.holder.order.buyer,
         organization=licensees.holder.organization,
@@ -152,12 +154,15 @@ def test_a_license_granted_after_the_revocation_is_told_by_the_catch_up(licensee
     )
     superseded_without_signals(licensees)
     revocations.revocation_notify(revocation_id=Revocation.objects.get().pk)
-    # Paid while the version was being superseded: its license covers the revoked sample too.
-    late = orders.order_pay_test(order=late_order, buyer=late_order.buyer)
+    # Paid after the version went off sale: nothing is sold, so nobody new needs telling.
+    with pytest.raises(orders.SaleWithdrawn):
+        orders.order_pay_test(order=late_order, buyer=late_order.buyer)
 
     revocations.revocations_catch_up()
 
-    assert set(RevocationNotice.objects.values_list("grant", flat=True)) == {licensees.holder.pk, late.pk}
+    late_order.refresh_from_db()
+    assert late_order.status == Order.Status.CANCELLED
+    assert set(RevocationNotice.objects.values_list("grant", flat=True)) == {licensees.holder.pk}
 
 
 def test_the_replacement_is_given_to_each_holder_once_at_no_charge(licensees, tasks_in_process):

@@ -177,6 +177,8 @@ class Command(BaseCommand):
         consents_withdraw(
             asset_ids=[photos[-1]], actor=creator, reason="I would rather keep this one private."
         )
+        # Narrowed: generative training no longer allowed, at once, in place of the earlier consent.
+        demo.consent([photos[6]], generative=Permission.NOT_ALLOWED)
         sellable = sellable_assets().filter(creator=profile).count()
         self.stdout.write(
             f"Demo licensing: {Release.objects.filter(creator=profile).count()} releases and "
