@@ -19,7 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -30,7 +30,7 @@ from creators.services import asset_erase, stored_files_delete
 
 from .audit import audit_event_record
 from .models import Consent, LicenseTerms, LicenseTermsVersion, Permission, Release, SelfIdentification, Use
-from .signals import assets_withdrawn, review_decided
+from .signals import assets_withdrawn, biometric_retention_ending, review_decided
 
 SIGNING_SALT = "licensing.release-signing"
 SIGNING_LINK_DAYS = 14
@@ -713,6 +713,131 @@ def release_revoke(*, release: Release, actor: Any, reason: str) -> Release:
     if was_approved:
         _announce_withdrawal(asset_ids, f"A {release.get_kind_display().lower()} was revoked.")
     return release
+
+
+# --- Releases: the end of a biometric consent's retention ------------------------------------------------
+
+# The creator and the person are told this long before a biometric consent's retention period ends.
+BIOMETRIC_NOTICE_DAYS = 30
+BIOMETRIC_ENDED_REASON = "A person's biometric consent reached the end of its retention period."
+
+
+def _biometric_consents_live() -> QuerySet[Release]:
+    """Approved model releases whose biometric consent is still on: the ones face recognition sells under."""
+    return Release.objects.filter(
+        kind=Release.Kind.MODEL,
+        status=Release.Status.APPROVED,
+        biometric_consent=True,
+        biometric_ended_at__isnull=True,
+    )
+
+
+def _biometric_locked(release_id: int) -> Release | None:
+    # Only the release's row: the creator's is not this job's to hold.
+    return (
+        _biometric_consents_live()
+        .select_for_update(of=("self",))
+        .select_related("creator")
+        .filter(pk=release_id)
+        .first()
+    )
+
+
+def _biometric_notify(release: Release, *, ended: bool) -> None:
+    """Record that the creator and the person are told (once), and tell them once this commits."""
+    release.biometric_notice_sent_at = timezone.now()
+    audit_event_record(
+        actor=None,
+        action="release.biometric_notice_sent",
+        object_type="release",
+        object_id=release.public_id,
+        after={
+            "retention_until": release.biometric_retention_until,
+            "ended": ended,
+            "person_told": bool(release.email),
+        },
+    )
+    context = {
+        "creator_user_id": release.creator.user_id,
+        "person_email": release.email,
+        "person_name": release.legal_name,
+        "retention_until": release.biometric_retention_until,
+        "ended": ended,
+        "path": reverse("licensing:release-detail", kwargs={"public_id": release.public_id}),
+    }
+    transaction.on_commit(lambda: biometric_retention_ending.send(sender=Release, **context))
+
+
+def releases_biometric_notify_due() -> int:
+    """Tell the creator and the person, once, that a biometric consent's retention ends within
+    BIOMETRIC_NOTICE_DAYS. Returns how many releases were told of.
+
+    One transaction per release, so that one failing holds back no other notice.
+    """
+    today = timezone.localdate()
+    due = _biometric_consents_live().filter(
+        biometric_notice_sent_at__isnull=True,
+        biometric_retention_until__gte=today,
+        biometric_retention_until__lte=today + datetime.timedelta(days=BIOMETRIC_NOTICE_DAYS),
+    )
+    return sum(
+        _release_biometric_notify(release_id)
+        for release_id in due.order_by("pk").values_list("pk", flat=True)
+    )
+
+
+@transaction.atomic
+def _release_biometric_notify(release_id: int) -> bool:
+    release = _biometric_locked(release_id)
+    # Told already by a run that held the lock first, or no longer live (revoked, ended) since the search.
+    if release is None or release.biometric_notice_sent_at is not None:
+        return False
+    _biometric_notify(release, ended=False)
+    release.save(update_fields=["biometric_notice_sent_at", "updated_at"])
+    return True
+
+
+def releases_biometric_end_due() -> int:
+    """End every biometric consent whose retention period is over: the consent goes off, the release records
+    when, and its assets are announced as withdrawn from face recognition. Returns how many ended.
+
+    Safe to run again: an ended consent is no longer live, so nothing is ended or announced twice.
+    """
+    due = _biometric_consents_live().filter(biometric_retention_until__lt=timezone.localdate())
+    return sum(
+        _release_biometric_end(release_id) for release_id in due.order_by("pk").values_list("pk", flat=True)
+    )
+
+
+@transaction.atomic
+def _release_biometric_end(release_id: int) -> bool:
+    release = _biometric_locked(release_id)
+    if release is None:
+        return False  # ended by a run that held the lock first, or revoked since the search
+    if release.biometric_notice_sent_at is None:
+        # Approved too late, or the notices did not run: they learn of the end rather than of nothing.
+        _biometric_notify(release, ended=True)
+    release.biometric_consent = False
+    release.biometric_ended_at = timezone.now()
+    release.save(
+        update_fields=["biometric_consent", "biometric_ended_at", "biometric_notice_sent_at", "updated_at"]
+    )
+    asset_ids = sorted(release.assets.values_list("pk", flat=True))
+    audit_event_record(
+        actor=None,
+        action="release.biometric_ended",
+        object_type="release",
+        object_id=release.public_id,
+        before={"biometric_consent": True, "biometric_retention_until": release.biometric_retention_until},
+        after={
+            "biometric_consent": False,
+            "biometric_ended_at": release.biometric_ended_at,
+            "assets": asset_ids,
+        },
+    )
+    if asset_ids:
+        _announce_withdrawal(asset_ids, BIOMETRIC_ENDED_REASON)
+    return True
 
 
 @transaction.atomic
