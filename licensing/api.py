@@ -144,7 +144,7 @@ class ReleaseSerializer(serializers.ModelSerializer):
             "id", "kind", "status", "method", "legal_name", "email", "property_description", "asset_ids",
             "shoot_start", "shoot_end", "capture_time_outside_shoot", "signed_name", "signed_on",
             "witness_name", "guardian_name", "signed_at", "wording_sha256", "biometric_consent",
-            "biometric_retention_until", "rejection_reason", "review_note", "reviewed_at", "revoked_at",
+            "biometric_retention_until", "biometric_ended_at", "rejection_reason", "review_note", "reviewed_at", "revoked_at",
             "revocation_reason", "created_at", "submitted_at", "signing_url",
         )  # fmt: skip
         read_only_fields = fields
