@@ -29,6 +29,9 @@ DEFAULT_PAGE_SIZE = 24
 MAX_PAGE_SIZE = 100
 DETAIL_PREVIEWS = 12
 MAX_QUERY_LENGTH = 200
+FACE_RECOGNITION_HELP = (
+    "Sold for face recognition: every person shown gave a separate biometric consent, within its retention."
+)
 
 
 # --- Parameters ----------------------------------------------------------------------------------------
@@ -57,6 +60,12 @@ class CatalogParamsSerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=[(b.slug, b.label) for b in selectors.SIZE_BUCKETS]),
         required=False,
         help_text="Number of samples, as a bucket; any of them.",
+    )
+    face_recognition = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="true: only datasets sold for face recognition, whose every person shown gave a separate "
+        "biometric consent, still within its retention period.",
     )
     min_price = serializers.IntegerField(
         required=False, min_value=0, help_text="Lowest cheapest price, in cents (inclusive)."
@@ -93,6 +102,7 @@ class CatalogParamsSerializer(serializers.Serializer):
             sizes=tuple(attrs.get("size", ())),
             min_price=low,
             max_price=high,
+            face_recognition=attrs["face_recognition"],
             sort=attrs.get("sort", ""),
             page_size=attrs["page_size"],
         )
@@ -147,6 +157,7 @@ def catalog_item(row: dict[str, Any], links: CatalogLinks) -> dict[str, Any]:
         "category": row["category"],
         "category_label": row["category_label"],
         "media_type": row["media_type"],
+        "face_recognition": row["face_recognition"],
         "version": {
             "id": row["public_id"],
             "number": row["number"],
@@ -199,6 +210,7 @@ class CatalogItemSerializer(serializers.Serializer):
     category = serializers.CharField(help_text="Main category; empty for a mixed dataset.")
     category_label = serializers.CharField()
     media_type = serializers.ChoiceField(choices=MediaType.choices)
+    face_recognition = serializers.BooleanField(help_text=FACE_RECOGNITION_HELP)
     version = CatalogVersionSerializer(help_text="The version on sale.")
     price_from_cents = serializers.IntegerField(
         allow_null=True, help_text="The cheapest offer (among the chosen tiers); null when none is priced."
@@ -273,6 +285,7 @@ class DatasetDetailSerializer(serializers.Serializer):
     category = serializers.CharField()
     category_label = serializers.CharField()
     media_type = serializers.ChoiceField(choices=MediaType.choices)
+    face_recognition = serializers.BooleanField(help_text=FACE_RECOGNITION_HELP)
     version = DatasetOnSaleSerializer(allow_null=True)
     history = DatasetHistorySerializer(many=True)
     offers = DatasetOfferSerializer(many=True)
@@ -352,6 +365,7 @@ class CatalogDetailView(APIView):
                 "category": dataset.category,
                 "category_label": dict(MediaAsset.Category.choices).get(dataset.category, "Mixed"),
                 "media_type": dataset.media_type,
+                "face_recognition": dataset.face_recognition,
                 "version": _version_on_sale(version) if version else None,
                 "history": [
                     {

@@ -75,6 +75,7 @@ class DatasetForm(forms.ModelForm):
             "exposure_min",
             "exposure_max",
             "required_uses",
+            "face_recognition",
             "exclude_near_duplicates",
         ]
         labels = {
@@ -86,6 +87,8 @@ class DatasetForm(forms.ModelForm):
             "min_sharpness": "Minimum sharpness (variance of the Laplacian)",
             "exposure_min": "Mean brightness at least (0-1)",
             "exposure_max": "Mean brightness at most (0-1)",
+            "face_recognition": "Sold for face recognition: only people who gave a biometric consent, within its "
+            "retention",
             "exclude_near_duplicates": "Leave out near-duplicates, keeping the larger and sharper one",
         }
         widgets = {

@@ -39,6 +39,9 @@ class Dataset(models.Model):
     license_terms = models.ManyToManyField(
         "licensing.LicenseTerms", through="Offer", blank=True, related_name="datasets"
     )
+    # Sold for face recognition: only assets whose every model release carries a biometric consent within
+    # its retention period (BIPA), which licensing.selectors.sellable_assets checks.
+    face_recognition = models.BooleanField(default=False)
     exclude_near_duplicates = models.BooleanField(default=True)
     included_assets = models.ManyToManyField("creators.MediaAsset", blank=True, related_name="+")
     excluded_assets = models.ManyToManyField("creators.MediaAsset", blank=True, related_name="+")

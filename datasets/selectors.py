@@ -436,11 +436,15 @@ def version_files_servable(*, version: DatasetVersion) -> QuerySet[BundleFile]:
 
 def dataset_sellable(*, dataset: Dataset, as_of: datetime.datetime | None = None) -> QuerySet[MediaAsset]:
     """The assets sellable for the dataset's required uses under every license tier it is offered under, with
-    the texts of those tiers in force now (or at `as_of`, when a version was sealed)."""
-    sellable = sellable_assets(uses=dataset.required_uses)
+    the texts of those tiers in force now (or at `as_of`, when a version was sealed), and for face
+    recognition when the dataset is sold for it."""
+    face_recognition = dataset.face_recognition
+    sellable = sellable_assets(uses=dataset.required_uses, face_recognition=face_recognition)
     for terms in dataset.license_terms.all():
         sellable = sellable.filter(
-            pk__in=sellable_assets(uses=dataset.required_uses, terms=terms, as_of=as_of).values("pk")
+            pk__in=sellable_assets(
+                uses=dataset.required_uses, terms=terms, face_recognition=face_recognition, as_of=as_of
+            ).values("pk")
         )
     return sellable
 
@@ -466,6 +470,10 @@ def dataset_filters_in_words(*, dataset: Dataset) -> list[str]:
         )
     if dataset.required_uses:
         phrases.append(f"Consent required for: {', '.join(Use(use).label for use in dataset.required_uses)}")
+    if dataset.face_recognition:
+        phrases.append(
+            "For face recognition: every person shown gave a separate biometric consent, within its retention"
+        )
     if dataset.exclude_near_duplicates:
         phrases.append("Near-duplicates left out, keeping the larger and sharper of each pair")
     return phrases
@@ -553,6 +561,7 @@ class CatalogQuery:
     sizes: tuple[str, ...] = ()
     min_price: int | None = None
     max_price: int | None = None
+    face_recognition: bool = False  # only datasets sold for face recognition
     sort: str = ""  # empty: relevance when searching, newest otherwise
     page_size: int = 24
 
@@ -583,6 +592,7 @@ class CatalogQuery:
             self.sizes,
             self.min_price,
             self.max_price,
+            self.face_recognition,
         ]
 
 
@@ -731,6 +741,8 @@ def _catalog_filtered(query: CatalogQuery, *, leave_out: str = "") -> QuerySet[D
         datasets = datasets.filter(
             Exists(Offer.objects.filter(dataset=OuterRef("pk"), terms__slug__in=query.tiers))
         )
+    if query.face_recognition:
+        datasets = datasets.filter(face_recognition=True)
     if query.sizes and leave_out != "size":
         chosen = Q()
         for bucket in SIZE_BUCKETS:
@@ -806,7 +818,16 @@ def _page_rows(query: CatalogQuery, after: CatalogCursor | None) -> list[dict[st
     key, descending = _SORT_KEYS[sort]
     direction = "-" if descending else ""
     order = [f"{direction}{key}", f"{direction}pk"]
-    fields = ["pk", "slug", "title", "category", "media_type", "item_count", "on_sale_since"]
+    fields = [
+        "pk",
+        "slug",
+        "title",
+        "category",
+        "media_type",
+        "face_recognition",
+        "item_count",
+        "on_sale_since",
+    ]
     if key == "cheapest":
         fields.append("cheapest")  # a subquery per row: selected only when sorted by
     datasets = _catalog_filtered(query)

@@ -455,6 +455,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
         "next_url": f"?{next_params.urlencode()}" if page.next_cursor else "",
         "first_url": f"?{first_params.urlencode()}" if after is not None else "",
         "filtered": bool(query.categories or query.media_types or query.tiers or query.sizes)
+        or query.face_recognition
         or query.min_price is not None
         or query.max_price is not None,
     }

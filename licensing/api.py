@@ -144,7 +144,7 @@ class ReleaseSerializer(serializers.ModelSerializer):
             "id", "kind", "status", "method", "legal_name", "email", "property_description", "asset_ids",
             "shoot_start", "shoot_end", "capture_time_outside_shoot", "signed_name", "signed_on",
             "witness_name", "guardian_name", "signed_at", "wording_sha256", "biometric_consent",
-            "biometric_retention_until", "rejection_reason", "review_note", "reviewed_at", "revoked_at",
+            "biometric_retention_until", "biometric_ended_at", "rejection_reason", "review_note", "reviewed_at", "revoked_at",
             "revocation_reason", "created_at", "submitted_at", "signing_url",
         )  # fmt: skip
         read_only_fields = fields
@@ -169,11 +169,14 @@ class ReleaseSerializer(serializers.ModelSerializer):
 
 
 class ReleaseCreateSerializer(serializers.Serializer):
-    """An online release request (JSON), or a signed paper release with its scan (multipart, method=paper)."""
+    """An online release request (JSON), or a signed paper release with its scan (multipart, method=paper).
+
+    It reads the types only: what a release must hold is the service's to say, as it is for the web form.
+    """
 
     method = serializers.ChoiceField(choices=Release.Method.choices, default=Release.Method.ONLINE)
     kind = serializers.ChoiceField(choices=Release.Kind.choices)
-    legal_name = serializers.CharField(max_length=200)
+    legal_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     property_description = serializers.CharField(
         max_length=2000, required=False, allow_blank=True, default=""
@@ -194,17 +197,6 @@ class ReleaseCreateSerializer(serializers.Serializer):
     biometric_consent = serializers.BooleanField(required=False, default=False)
     biometric_retention_until = serializers.DateField(required=False, allow_null=True, default=None)
     scan = serializers.FileField(required=False, allow_null=True, default=None, max_length=1000)
-
-    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
-        if data["method"] == Release.Method.PAPER:
-            missing = {
-                "scan": "Attach the scan of the signed release (PDF, JPEG or PNG).",
-                "signed_on": "Give the date the release was signed.",
-            }
-            errors = {field: message for field, message in missing.items() if not data.get(field)}
-            if errors:
-                raise serializers.ValidationError(errors)
-        return data
 
 
 class ReleaseListCreateView(APIView):

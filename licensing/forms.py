@@ -46,6 +46,8 @@ def _set_asset_choices(form: forms.Form, public_ids: list[str]) -> None:
 
 
 class ReleaseNewForm(forms.Form):
+    """What a creator types for a new release. It only reads the values; the service judges them."""
+
     METHOD_CHOICES = [
         (Release.Method.ONLINE, "Online: I send the person a link; they read it and sign on their phone"),
         (Release.Method.PAPER, "Paper: it is already signed and I upload a scan"),
@@ -66,10 +68,10 @@ class ReleaseNewForm(forms.Form):
     )
     assets = AssetChoiceField(label="Photos and videos from the shoot")
     legal_name = forms.CharField(
+        required=False,
         max_length=200,
         label="Full legal name",
         help_text="Of the person (model release) or of the property's owner (property release).",
-        error_messages={"required": "Give the person's (or owner's) full legal name."},
     )
     email = forms.EmailField(
         required=False, label="Their email", help_text="Optional. Used to send the signing link."
@@ -134,15 +136,6 @@ class ReleaseNewForm(forms.Form):
         super().__init__(*args, **kwargs)
         _set_asset_choices(self, asset_ids)
 
-    def clean(self) -> dict[str, Any]:
-        data = self.cleaned_data
-        if data.get("method") == Release.Method.PAPER:
-            if not data.get("signed_on") and "signed_on" not in self.errors:
-                self.add_error("signed_on", "Give the date the release was signed.")
-            if not data.get("scan") and "scan" not in self.errors:
-                self.add_error("scan", "Upload the scan of the signed release.")
-        return data
-
     def subject(self) -> services.ReleaseSubject:
         data = self.cleaned_data
         return services.ReleaseSubject(
@@ -156,7 +149,7 @@ class ReleaseNewForm(forms.Form):
         data = self.cleaned_data
         return services.Signer(
             signed_name=data["signed_name"],
-            date_of_birth=data["date_of_birth"] if data["kind"] == Release.Kind.MODEL else None,
+            date_of_birth=data["date_of_birth"],
             address=data["address"],
             email=data["email"],
             phone=data["phone"],
@@ -164,7 +157,7 @@ class ReleaseNewForm(forms.Form):
             witness_name=data["witness_name"],
             witness_signature_png=b"",
             guardian_name=data["guardian_name"],
-            biometric_consent=data["biometric_consent"] and data["kind"] == Release.Kind.MODEL,
+            biometric_consent=data["biometric_consent"],
             biometric_retention_until=data["biometric_retention_until"],
         )
 

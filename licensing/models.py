@@ -164,6 +164,10 @@ class Release(models.Model):
     # Illinois BIPA: a separate written consent to use face geometry, for a stated retention period.
     biometric_consent = models.BooleanField(default=False)
     biometric_retention_until = models.DateField(null=True, blank=True)
+    # The creator and the person were told the retention period is ending (once), and when it ended: the
+    # consent is then off, the retention date kept as what was agreed.
+    biometric_notice_sent_at = models.DateTimeField(null=True, blank=True)
+    biometric_ended_at = models.DateTimeField(null=True, blank=True)
 
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -184,6 +188,12 @@ class Release(models.Model):
         indexes = [
             models.Index(fields=["status", "submitted_at"]),
             models.Index(fields=["creator", "status"]),
+            # The daily search for retention periods ending: only releases still holding a biometric consent.
+            models.Index(
+                fields=["biometric_retention_until"],
+                condition=models.Q(biometric_consent=True),
+                name="release_biometric_retention",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -19,7 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -30,7 +30,7 @@ from creators.services import asset_erase, stored_files_delete
 
 from .audit import audit_event_record
 from .models import Consent, LicenseTerms, LicenseTermsVersion, Permission, Release, SelfIdentification, Use
-from .signals import assets_erased, assets_withdrawn, review_decided
+from .signals import assets_erased, assets_withdrawn, biometric_retention_ending, review_decided
 
 SIGNING_SALT = "licensing.release-signing"
 SIGNING_LINK_DAYS = 14
@@ -167,11 +167,12 @@ def _creator_assets(creator: CreatorProfile, asset_ids: Iterable[int]) -> list[M
     return assets
 
 
-def _check_shoot_dates(start: datetime.date, end: datetime.date) -> None:
+def _shoot_date_errors(start: datetime.date, end: datetime.date) -> dict[str, str]:
     if end < start:
-        raise ValidationError({"shoot_end": "The shoot cannot end before it starts."})
+        return {"shoot_end": "The shoot cannot end before it starts."}
     if start > timezone.localdate():
-        raise ValidationError({"shoot_start": "The shoot cannot start in the future."})
+        return {"shoot_start": "The shoot cannot start in the future."}
+    return {}
 
 
 def _captured_outside(assets: Iterable[MediaAsset], start: datetime.date, end: datetime.date) -> list[int]:
@@ -189,13 +190,21 @@ def _captured_outside(assets: Iterable[MediaAsset], start: datetime.date, end: d
     return sorted(outside)
 
 
-def _check_subject(subject: ReleaseSubject) -> None:
+def _subject_errors(subject: ReleaseSubject) -> dict[str, str]:
+    errors = {}
     if subject.kind not in Release.Kind.values:
-        raise ValidationError({"kind": "Choose a model release or a property release."})
+        errors["kind"] = "Choose a model release or a property release."
     if not subject.legal_name.strip():
-        raise ValidationError({"legal_name": "Give the person's (or owner's) full legal name."})
+        errors["legal_name"] = "Give the person's (or owner's) full legal name."
     if subject.kind == Release.Kind.PROPERTY and not subject.property_description.strip():
-        raise ValidationError({"property_description": "Describe the property or artwork."})
+        errors["property_description"] = "Describe the property or artwork."
+    return errors
+
+
+def _refuse(errors: dict[str, str]) -> None:
+    """Every rule a release broke, reported at once, so the page and the API can mark each field together."""
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
@@ -209,8 +218,7 @@ def release_request_online(
     actor: Any,
 ) -> Release:
     """Start a release the person signs online, through a link the creator sends them."""
-    _check_subject(subject)
-    _check_shoot_dates(shoot_start, shoot_end)
+    _refuse({**_subject_errors(subject), **_shoot_date_errors(shoot_start, shoot_end)})
     assets = _creator_assets(creator, asset_ids)
     release = Release.objects.create(
         creator=creator,
@@ -320,17 +328,36 @@ def _is_minor(date_of_birth: datetime.date | None, on: datetime.date) -> bool:
     return years < ADULT_AGE
 
 
-def _check_signer(release: Release, signer: Signer, signed_on: datetime.date, *, online: bool) -> None:
+# What a property release must not carry: it is about a thing, so no one's birth date or face is in it.
+PROPERTY_RELEASE_REFUSES = {
+    "date_of_birth": "A property release carries no date of birth; leave it empty.",
+    "biometric_consent": "A property release carries no biometric consent; only a model release can.",
+    "biometric_retention_until": "A property release keeps no face data; leave this date empty.",
+}
+
+
+def _signer_errors(
+    release: Release, signer: Signer, signed_on: datetime.date, *, online: bool
+) -> dict[str, str]:
+    """Every rule on who signs a release and what they give: the one place the page and the API both use."""
     errors: dict[str, str] = {}
     if not signer.signed_name.strip():
         errors["signed_name"] = "Type your full name as your signature."
     elif online and signer.signed_name.strip().casefold() != release.legal_name.casefold():
         errors["signed_name"] = f"Type your name exactly as the release names you: {release.legal_name}."
-    if release.kind == Release.Kind.MODEL:
+    if release.kind == Release.Kind.PROPERTY:
+        given = {
+            "date_of_birth": signer.date_of_birth is not None,
+            "biometric_consent": signer.biometric_consent,
+            "biometric_retention_until": signer.biometric_retention_until is not None,
+        }
+        errors |= {field: PROPERTY_RELEASE_REFUSES[field] for field, present in given.items() if present}
+    elif release.kind == Release.Kind.MODEL:
         if signer.date_of_birth is None:
             errors["date_of_birth"] = "Give your date of birth."
         elif signer.date_of_birth >= signed_on or signer.date_of_birth.year < signed_on.year - 120:
             errors["date_of_birth"] = "This date of birth is not possible."
+        errors |= _biometric_errors(signer, signed_on)
     if not (signer.address.strip() or signer.email.strip() or signer.phone.strip()):
         errors["address"] = "Give at least one way to reach you: address, email or phone."
     witness = signer.witness_name.strip().casefold()
@@ -345,14 +372,21 @@ def _check_signer(release: Release, signer: Signer, signed_on: datetime.date, *,
         errors["witness_name"] = "The witness must be someone other than the person and the photographer."
     if _is_minor(signer.date_of_birth, signed_on) and not signer.guardian_name.strip():
         errors["guardian_name"] = "A person under 18 needs a parent or guardian to sign as well."
-    if signer.biometric_consent:
-        retention = signer.biometric_retention_until
-        if retention is None:
-            errors["biometric_retention_until"] = "Say until when face data may be kept."
-        elif not signed_on < retention <= signed_on + datetime.timedelta(days=BIOMETRIC_RETENTION_MAX_DAYS):
-            errors["biometric_retention_until"] = "Face data may be kept for at most three years from today."
-    if errors:
-        raise ValidationError(errors)
+    return errors
+
+
+def _biometric_errors(signer: Signer, signed_on: datetime.date) -> dict[str, str]:
+    retention = signer.biometric_retention_until
+    if not signer.biometric_consent:
+        # A date without the tick is ambiguous, and BIPA wants the consent itself in writing: ask, never guess.
+        if retention is not None:
+            return {"biometric_retention_until": "Tick the biometric consent too, or leave this date empty."}
+        return {}
+    if retention is None:
+        return {"biometric_retention_until": "Say until when face data may be kept."}
+    if not signed_on < retention <= signed_on + datetime.timedelta(days=BIOMETRIC_RETENTION_MAX_DAYS):
+        return {"biometric_retention_until": "Face data may be kept for at most three years after signing."}
+    return {}
 
 
 def _signature_file(png: bytes, field: str, label: str) -> ContentFile:
@@ -400,7 +434,7 @@ def release_sign_online(
     if release.status != Release.Status.AWAITING_SIGNATURE:
         raise PermissionDenied("This release has already been signed or was withdrawn.")
     today = timezone.localdate()
-    _check_signer(release, signer, today, online=True)
+    _refuse(_signer_errors(release, signer, today, online=True))
     if self_description is not None:
         _check_self_description(self_description)
     files = {
@@ -440,7 +474,7 @@ def _fill_signer(release: Release, signer: Signer, signed_on: datetime.date) -> 
     release.guardian_name = signer.guardian_name.strip()
     release.signed_on = release.witness_signed_on = signed_on
     release.biometric_consent = signer.biometric_consent
-    release.biometric_retention_until = signer.biometric_retention_until if signer.biometric_consent else None
+    release.biometric_retention_until = signer.biometric_retention_until
 
 
 def _submit(release: Release, *, actor: Any, action: str) -> None:
@@ -523,16 +557,19 @@ def release_upload_paper(
     shoot_start: datetime.date,
     shoot_end: datetime.date,
     signer: Signer,
-    signed_on: datetime.date,
-    scan: UploadedFile,
+    signed_on: datetime.date | None,
+    scan: UploadedFile | None,
     actor: Any,
 ) -> Release:
     """Record a release signed on paper from its scan; it goes straight to review."""
-    _check_subject(subject)
-    _check_shoot_dates(shoot_start, shoot_end)
-    if signed_on > timezone.localdate():
-        raise ValidationError({"signed_on": "The signing date cannot be in the future."})
-    assets = _creator_assets(creator, asset_ids)
+    today = timezone.localdate()
+    errors = {**_subject_errors(subject), **_shoot_date_errors(shoot_start, shoot_end)}
+    if signed_on is None:
+        errors["signed_on"] = "Give the date the release was signed."
+    elif signed_on > today:
+        errors["signed_on"] = "The signing date cannot be in the future."
+    if scan is None:
+        errors["scan"] = "Upload the scan of the signed release: a PDF, JPEG or PNG."
     release = Release(
         creator=creator,
         kind=subject.kind,
@@ -543,7 +580,11 @@ def release_upload_paper(
         shoot_start=shoot_start,
         shoot_end=shoot_end,
     )
-    _check_signer(release, signer, signed_on, online=False)
+    errors |= _signer_errors(release, signer, signed_on or today, online=False)
+    # Neither None passes: each missing one is among the errors.
+    if errors or signed_on is None or scan is None:
+        raise ValidationError(errors)
+    assets = _creator_assets(creator, asset_ids)
     content = _scan_file(scan)
     _fill_signer(release, signer, signed_on)
     release.scan.save(str(content.name), content, save=False)
@@ -715,6 +756,131 @@ def release_revoke(*, release: Release, actor: Any, reason: str) -> Release:
     if was_approved:
         _announce_withdrawal(asset_ids, f"A {release.get_kind_display().lower()} was revoked.")
     return release
+
+
+# --- Releases: the end of a biometric consent's retention ------------------------------------------------
+
+# The creator and the person are told this long before a biometric consent's retention period ends.
+BIOMETRIC_NOTICE_DAYS = 30
+BIOMETRIC_ENDED_REASON = "A person's biometric consent reached the end of its retention period."
+
+
+def _biometric_consents_live() -> QuerySet[Release]:
+    """Approved model releases whose biometric consent is still on: the ones face recognition sells under."""
+    return Release.objects.filter(
+        kind=Release.Kind.MODEL,
+        status=Release.Status.APPROVED,
+        biometric_consent=True,
+        biometric_ended_at__isnull=True,
+    )
+
+
+def _biometric_locked(release_id: int) -> Release | None:
+    # Only the release's row: the creator's is not this job's to hold.
+    return (
+        _biometric_consents_live()
+        .select_for_update(of=("self",))
+        .select_related("creator")
+        .filter(pk=release_id)
+        .first()
+    )
+
+
+def _biometric_notify(release: Release, *, ended: bool) -> None:
+    """Record that the creator and the person are told (once), and tell them once this commits."""
+    release.biometric_notice_sent_at = timezone.now()
+    audit_event_record(
+        actor=None,
+        action="release.biometric_notice_sent",
+        object_type="release",
+        object_id=release.public_id,
+        after={
+            "retention_until": release.biometric_retention_until,
+            "ended": ended,
+            "person_told": bool(release.email),
+        },
+    )
+    context = {
+        "creator_user_id": release.creator.user_id,
+        "person_email": release.email,
+        "person_name": release.legal_name,
+        "retention_until": release.biometric_retention_until,
+        "ended": ended,
+        "path": reverse("licensing:release-detail", kwargs={"public_id": release.public_id}),
+    }
+    transaction.on_commit(lambda: biometric_retention_ending.send(sender=Release, **context))
+
+
+def releases_biometric_notify_due() -> int:
+    """Tell the creator and the person, once, that a biometric consent's retention ends within
+    BIOMETRIC_NOTICE_DAYS. Returns how many releases were told of.
+
+    One transaction per release, so that one failing holds back no other notice.
+    """
+    today = timezone.localdate()
+    due = _biometric_consents_live().filter(
+        biometric_notice_sent_at__isnull=True,
+        biometric_retention_until__gte=today,
+        biometric_retention_until__lte=today + datetime.timedelta(days=BIOMETRIC_NOTICE_DAYS),
+    )
+    return sum(
+        _release_biometric_notify(release_id)
+        for release_id in due.order_by("pk").values_list("pk", flat=True)
+    )
+
+
+@transaction.atomic
+def _release_biometric_notify(release_id: int) -> bool:
+    release = _biometric_locked(release_id)
+    # Told already by a run that held the lock first, or no longer live (revoked, ended) since the search.
+    if release is None or release.biometric_notice_sent_at is not None:
+        return False
+    _biometric_notify(release, ended=False)
+    release.save(update_fields=["biometric_notice_sent_at", "updated_at"])
+    return True
+
+
+def releases_biometric_end_due() -> int:
+    """End every biometric consent whose retention period is over: the consent goes off, the release records
+    when, and its assets are announced as withdrawn from face recognition. Returns how many ended.
+
+    Safe to run again: an ended consent is no longer live, so nothing is ended or announced twice.
+    """
+    due = _biometric_consents_live().filter(biometric_retention_until__lt=timezone.localdate())
+    return sum(
+        _release_biometric_end(release_id) for release_id in due.order_by("pk").values_list("pk", flat=True)
+    )
+
+
+@transaction.atomic
+def _release_biometric_end(release_id: int) -> bool:
+    release = _biometric_locked(release_id)
+    if release is None:
+        return False  # ended by a run that held the lock first, or revoked since the search
+    if release.biometric_notice_sent_at is None:
+        # Approved too late, or the notices did not run: they learn of the end rather than of nothing.
+        _biometric_notify(release, ended=True)
+    release.biometric_consent = False
+    release.biometric_ended_at = timezone.now()
+    release.save(
+        update_fields=["biometric_consent", "biometric_ended_at", "biometric_notice_sent_at", "updated_at"]
+    )
+    asset_ids = sorted(release.assets.values_list("pk", flat=True))
+    audit_event_record(
+        actor=None,
+        action="release.biometric_ended",
+        object_type="release",
+        object_id=release.public_id,
+        before={"biometric_consent": True, "biometric_retention_until": release.biometric_retention_until},
+        after={
+            "biometric_consent": False,
+            "biometric_ended_at": release.biometric_ended_at,
+            "assets": asset_ids,
+        },
+    )
+    if asset_ids:
+        _announce_withdrawal(asset_ids, BIOMETRIC_ENDED_REASON)
+    return True
 
 
 @transaction.atomic

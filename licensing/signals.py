@@ -20,3 +20,9 @@ assets_erased = Signal()
 # A reviewer decided on a release or a consent; the creator should hear of it.
 # Keyword arguments: creator_user_id (int), subject (str), approved (bool), reason (str), note (str), path (str).
 review_decided = Signal()
+
+# A model release's biometric consent reaches the end of its retention period (`ended` False: it will, on
+# `retention_until`; True: it has, and no notice went out before). The creator and the person should hear of it.
+# Keyword arguments: creator_user_id (int), person_email (str, may be empty), person_name (str),
+# retention_until (date), ended (bool), path (str: the release's page, for the creator).
+biometric_retention_ending = Signal()

@@ -1,5 +1,6 @@
 """Receivers of the lower apps' signals: each only renders what it needs and enqueues a task."""
 
+import datetime
 import logging
 from typing import Any
 
@@ -34,6 +35,43 @@ def review_decision_email(
         body=render_to_string("marketplace/email/review_decision.txt", context),
         to=[creator.email],
     )
+
+
+def biometric_retention_email(
+    *,
+    creator_user_id: int,
+    person_email: str,
+    person_name: str,
+    retention_until: datetime.date,
+    ended: bool,
+    path: str,
+    **_: Any,
+) -> None:
+    """Tell the creator, and the person when the release has their email, that a biometric consent's retention
+    ends (or has ended); each gets an email of their own, so neither learns the other's address."""
+    context = {
+        "person_name": person_name,
+        "retention_until": retention_until,
+        "ended": ended,
+        "url": f"{settings.SITE_URL}{path}",
+        "site_name": settings.SITE_NAME,
+    }
+    subject = "Face data consent " + (
+        "ended" if ended else f"ends on {retention_until.day} {retention_until:%B %Y}"
+    )
+    creator = get_user_model().objects.filter(pk=creator_user_id).only("email").first()
+    if creator is not None:
+        email_send.delay_on_commit(
+            subject=f"{subject}: {person_name}",
+            body=render_to_string("marketplace/email/biometric_retention_creator.txt", context),
+            to=[creator.email],
+        )
+    if person_email:
+        email_send.delay_on_commit(
+            subject=subject,
+            body=render_to_string("marketplace/email/biometric_retention_person.txt", context),
+            to=[person_email],
+        )
 
 
 def revocation_notify_queue(*, revocation_id: int, **_: Any) -> None:

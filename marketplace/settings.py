@@ -289,6 +289,15 @@ CELERY_BEAT_SCHEDULE = {
     "checkouts-reconcile": {"task": "marketplace.tasks.stripe_checkouts_reconcile", "schedule": 60 * 5},
     "revocations-catch-up": {"task": "marketplace.tasks.revocations_catch_up", "schedule": 60},
     "payouts-send": {"task": "marketplace.tasks.payouts_send", "schedule": 60 * 15},
+    # Daily; each run acts on every release due, so a missed day is caught up by the next.
+    "biometric-retention-notify": {
+        "task": "licensing.tasks.releases_biometric_notify_due",
+        "schedule": 60 * 60 * 24,
+    },
+    "biometric-retention-end": {
+        "task": "licensing.tasks.releases_biometric_end_due",
+        "schedule": 60 * 60 * 24,
+    },
     # Tasks queued while the broker was unreachable (creators/outbox) run within this long of its return.
     "outbox-relay": {"task": "creators.outbox.tasks.outbox_relay", "schedule": 20},
 }
