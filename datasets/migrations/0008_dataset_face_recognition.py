@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('datasets', '0006_deliveries'),
+        ('datasets', '0007_version_item_series_purged'),
     ]
 
     operations = [
