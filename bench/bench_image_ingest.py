@@ -1,4 +1,4 @@
-"""What one still-image ingest costs: ours (one reduced decode) against a naive pipeline doing the same work
+"""What one still-image ingest costs: ours (one decode at the people detector's scale) against a naive pipeline doing the same work
 from a full decode, and against the floor of any pipeline that reads every pixel block: the 1/8-scale decode.
 
 The pictures are synthetic 12 MP JPEGs (gradients, shapes, sensor-like noise; 2-5 MB at quality 90, a quarter
