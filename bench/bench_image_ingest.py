@@ -1,4 +1,4 @@
-"""What one still-image ingest costs: ours (one reduced decode) against a naive pipeline doing the same work
+"""What one still-image ingest costs: ours (one decode at the people detector's scale) against a naive pipeline doing the same work
 from a full decode, and against the floor of any pipeline that reads every pixel block: the 1/8-scale decode.
 
 The pictures are synthetic 12 MP JPEGs (gradients, shapes, sensor-like noise; 2-5 MB at quality 90, a quarter
@@ -16,7 +16,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageChops, ImageDraw, ImageOps
 
 from bench.harness import Result
-from creators.ingest import images
+from creators.ingest import images, people
 from creators.ingest.hashing import hamming, phash, sha256_file
 from creators.ingest.limits import MediaLimits
 
@@ -34,7 +34,6 @@ def run() -> list[Result]:
         megabytes = sum(path.stat().st_size for path in paths) / len(paths) / 1_000_000
         derivatives = Path(scratch) / "derivatives"
         limits = MediaLimits()
-        detector = cv2.CascadeClassifier(cv2.data.haarcascades + images.FACE_CASCADE)  # type: ignore[attr-defined]
 
         def ours() -> None:
             for path in paths:
@@ -42,7 +41,7 @@ def run() -> list[Result]:
 
         def naive() -> None:
             for path in paths:
-                _naive_ingest(path, derivatives, detector)
+                _naive_ingest(path, derivatives)
 
         def floor() -> None:
             for path in paths:
@@ -50,15 +49,15 @@ def run() -> list[Result]:
                     image.draft("RGB", (image.width // 8, image.height // 8))
                     image.load()
 
-        face_greys = [_face_grey(path) for path in paths]
+        people_greys = [_people_grey(path) for path in paths]
 
-        def faces_alone() -> None:
-            for grey in face_greys:
-                images._count_faces(grey)
+        def people_alone() -> None:
+            for grey in people_greys:
+                people.find_people(grey)
 
-        ours()  # warms the face cascade, the watermark layer and the page cache
-        ours_rate, floor_rate, faces_rate = _best_rates_interleaved(
-            [ours, floor, faces_alone], len(paths), REPEATS
+        ours()  # warms the detectors, the watermark layer and the page cache
+        ours_rate, floor_rate, people_rate = _best_rates_interleaved(
+            [ours, floor, people_alone], len(paths), REPEATS
         )
         (naive_rate,) = _best_rates_interleaved([naive], len(paths), NAIVE_REPEATS)
         worst_bits = max(
@@ -66,7 +65,7 @@ def run() -> list[Result]:
             for path in paths
         )
 
-    ours_ms, floor_ms, faces_ms = 1000 / ours_rate, 1000 / floor_rate, 1000 / faces_rate
+    ours_ms, floor_ms, people_ms = 1000 / ours_rate, 1000 / floor_rate, 1000 / people_rate
     return [
         Result(
             name="image_ingest_vs_naive_full_decode",
@@ -81,8 +80,8 @@ def run() -> list[Result]:
             ratio=ours_rate / floor_rate,
             target=0.75,
             detail=f"{ours_ms:.1f} ms per image for all of ingest vs {floor_ms:.1f} ms to decode at 1/8; "
-            f"the face count alone ({images.FACE_LONG_SIDE} px grey, faces of {images.FACE_MIN_PIXELS} px "
-            f"and more) takes {faces_ms:.1f} ms",
+            f"finding people alone (faces of {people.SMALLEST_FACE} px and more, bodies) takes "
+            f"{people_ms:.1f} ms",
         ),
     ]
 
@@ -98,7 +97,7 @@ def _best_rates_interleaved(passes: list[Callable[[], None]], count: int, repeat
     return [count / seconds for seconds in best]
 
 
-def _naive_ingest(path: Path, derivatives: Path, detector: cv2.CascadeClassifier) -> None:
+def _naive_ingest(path: Path, derivatives: Path) -> None:
     """The same outputs as ingest_image, computed the obvious way: everything from the full-size decode."""
     digest = sha256_file(path)
     with Image.open(path) as image:
@@ -113,14 +112,7 @@ def _naive_ingest(path: Path, derivatives: Path, detector: cv2.CascadeClassifier
     grey.mean()
     np.count_nonzero(grey <= images.CLIPPED_DARK_MAX)
     np.count_nonzero(grey >= images.CLIPPED_BRIGHT_MIN)
-    # The same smallest face, relative to the picture, as ours looks for.
-    min_face = images.FACE_MIN_PIXELS * max(grey.shape) // images.FACE_LONG_SIDE
-    detector.detectMultiScale(
-        cv2.equalizeHist(grey),
-        scaleFactor=images.FACE_SCALE_FACTOR,
-        minNeighbors=images.FACE_MIN_NEIGHBOURS,
-        minSize=(min_face, min_face),
-    )
+    people.find_people(_search_sized(grey))
     thumbnail = picture.resize(_fitted(picture.size, images.THUMBNAIL_LONG_SIDE), Image.Resampling.LANCZOS)
     thumbnail.save(derivatives / f"naive-{digest}-thumbnail.jpg", quality=images.DERIVATIVE_JPEG_QUALITY)
     preview = picture.resize(_fitted(picture.size, images.PREVIEW_LONG_SIDE), Image.Resampling.LANCZOS)
@@ -135,14 +127,17 @@ def _fitted(size: tuple[int, int], long_side: int) -> tuple[int, int]:
     return round(size[0] * scale), round(size[1] * scale)
 
 
-def _face_grey(path: Path) -> np.ndarray:
-    """The grey image ingest_image counts faces in."""
+def _people_grey(path: Path) -> np.ndarray:
+    """The grey image ingest_image looks for people in."""
     with Image.open(path) as image:
-        image.draft("RGB", (image.width // 8, image.height // 8))
         picture = ImageOps.exif_transpose(image)
-    grey = cv2.cvtColor(np.asarray(picture), cv2.COLOR_RGB2GRAY)
-    scale = images.FACE_LONG_SIDE / max(grey.shape)
-    size = (round(grey.shape[1] * scale), round(grey.shape[0] * scale))
+        return _search_sized(cv2.cvtColor(np.asarray(picture), cv2.COLOR_RGB2GRAY))
+
+
+def _search_sized(grey: np.ndarray) -> np.ndarray:
+    height, width = grey.shape
+    scale = people.search_scale(width, height)
+    size = (round(width * scale), round(height * scale))
     return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
 
 

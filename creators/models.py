@@ -95,6 +95,8 @@ class MediaAsset(models.Model):
     exposure_mean = models.FloatField(null=True, blank=True)
     motion_score = models.FloatField(null=True, blank=True)
     face_count = models.PositiveIntegerField(null=True, blank=True)
+    # People's bodies, found whether their faces show or not (from behind, turned away, too small).
+    person_count = models.PositiveIntegerField(null=True, blank=True)
     ai_generated = models.BooleanField(default=False)
     # Camera, lens, exposure, colour, IPTC/XMP, C2PA, codec...: shown on the asset page and copied into manifests.
     metadata = models.JSONField(default=dict, blank=True)

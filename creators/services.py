@@ -393,6 +393,7 @@ def _image_findings(result: ImageIngest) -> _Findings:
             "blur_score": result.quality.blur,
             "exposure_mean": result.quality.mean_luminance,
             "face_count": result.faces,
+            "person_count": result.people,
             "ai_generated": result.content_credentials.ai_generated,
             "gps_coarse_lat": latitude,
             "gps_coarse_lon": longitude,

@@ -1,16 +1,16 @@
-"""One pass over a still image: probe, metadata, perceptual hash, quality, faces and derivatives.
+"""One pass over a still image: probe, metadata, perceptual hash, quality, people and derivatives.
 
-A JPEG is decoded once, at a reduced scale (libjpeg's DCT scaling, through `Image.draft`), and everything
-that needs pixels works from that one decode: the perceptual hash, the quality signals, the face count and
-both derivatives. The other formats have no reduced decode: they are decoded once and reduced at once.
-Hashing the file and reading its C2PA manifest need only the file, so they run beside the decode.
+A picture is decoded once, at the scale the people detector needs to find the smallest face it counts (a
+JPEG through libjpeg's DCT scaling, `Image.draft`, when that scale allows; see people.search_scale). People
+are looked for in that decode; it is then reduced once, and everything else that needs pixels works from the
+reduced copy: the perceptual hash, the quality signals and both derivatives. Hashing the file and reading its
+C2PA manifest need only the file, so they run beside the decode.
 """
 
 import functools
 import io
 import math
 import re
-import threading
 import warnings
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterator
@@ -35,6 +35,7 @@ from creators.ingest.credentials import (
 )
 from creators.ingest.hashing import phash, sha256_file
 from creators.ingest.limits import IMAGE_FORMATS, MediaLimits, MediaRejected, describe_size
+from creators.ingest.people import find_people, search_scale
 
 # Only a HEIF's primary picture is ingested: its thumbnails, depth maps and auxiliary images are never read.
 pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
@@ -64,19 +65,8 @@ REFUSED_SIGNATURES = (
 REFUSED_ISO_BRANDS = {b"avif": "AVIF", b"avis": "AVIF"}
 
 # Every pixel measurement is taken at this size (long side, in pixels) whatever the source resolution, so
-# blur and exposure compare across cameras. A 12 MP JPEG decoded at 1/8 scale (500 px) still covers it.
+# blur and exposure compare across cameras. A 12 MP picture reduced by 8 (500 px) still covers it.
 ANALYSIS_LONG_SIDE = 480
-# Faces are looked for in a grey image this long, down to a tenth of its long side: a head and shoulders,
-# or one of a handful of people across the frame. Each step smaller costs more than the whole analysis;
-# see the image-ingest benchmark in docs/benchmarks.md.
-FACE_LONG_SIDE = 320
-FACE_MIN_PIXELS = 32
-# Recall decides these, not speed: a false face only asks for a release or a reviewer's note, a missed one
-# sells a person. The default cascade stepping by 1.25 missed most faces of 32-42 px that alt2 stepping by
-# 1.15 finds (tests/creators/ingest/test_images.py), for about 30% more time in the face count.
-FACE_SCALE_FACTOR = 1.15
-FACE_MIN_NEIGHBOURS = 3
-FACE_CASCADE = "haarcascade_frontalface_alt2.xml"
 THUMBNAIL_LONG_SIDE = 320
 PREVIEW_LONG_SIDE = 640
 DERIVATIVE_JPEG_QUALITY = 82
@@ -192,6 +182,7 @@ class ImageIngest:
     phash: int  # unsigned 64-bit; hashing.phash_to_signed gives a BIGINT column's value
     quality: Quality
     faces: int
+    people: int  # bodies, seen from any side
     thumbnail: Derivative
     preview: Derivative
 
@@ -203,7 +194,7 @@ def probe_image(path: Path, limits: MediaLimits) -> ImageProbe:
             # Checks every chunk's CRC through to IEND, without inflating the pixels.
             _refuse_if_damaged(image.verify, probe)
         else:
-            _decode_reduced(image, probe)
+            _decode_reduced(image, probe, ANALYSIS_LONG_SIDE)
     return probe
 
 
@@ -214,7 +205,7 @@ def ingest_image(
     limits: MediaLimits,
     watermark_text: str = "Datamarket preview",
 ) -> ImageIngest:
-    """Probe, describe, hash and assess an image and write its derivatives, from one reduced decode.
+    """Probe, describe, hash and assess an image and write its derivatives, from one decode.
 
     derivatives_dir is the caller's own scratch directory: nothing else reads it while this runs.
     """
@@ -229,14 +220,20 @@ def ingest_image(
             camera = _camera_metadata(exif)
             descriptive = _descriptive_metadata(image, exif)
             coarse_location = _coarse_location(exif)
-            decoded = _decode_reduced(image, probe)
+            people_scale = search_scale(probe.width, probe.height)
+            people_long_side = max(1, round(max(probe.width, probe.height) * people_scale))
+            decoded = _decode_reduced(image, probe, max(people_long_side, ANALYSIS_LONG_SIDE))
 
         # libheif has already turned a HEIF upright.
-        upright = _upright(decoded, 1 if probe.format == "HEIF" else orientation)
+        large = _reducible(_upright(decoded, 1 if probe.format == "HEIF" else orientation))
+        # People are looked for in the large decode, colours as decoded; everything else works from a reduced
+        # copy, as small as a reduced decode would have been.
+        people_grey = _resized(np.asarray(large.convert("L")), people_long_side)
+        # Finding people is the slowest step of all: it starts first and runs beside the rest.
+        found_people = background.submit(find_people, people_grey)
+        upright = large.reduce(max(1, max(large.size) // ANALYSIS_LONG_SIDE))
         rgb = np.asarray(_to_srgb(_flatten(upright), icc_profile))
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        # The face count is the slowest step after the decode: it starts first and runs beside the rest.
-        faces = background.submit(_count_faces, _resized(grey, FACE_LONG_SIDE))
         analysis = _resized(grey, ANALYSIS_LONG_SIDE)
         # Hashed before colour management, so that it matches the hash of a plain full decode.
         picture_hash = phash(upright)
@@ -254,7 +251,7 @@ def ingest_image(
             Image.composite(mark, preview, mark_mask), derivatives_dir / f"{digest}-preview.jpg"
         )
         manifest = credentials.result() if credentials else NO_CREDENTIALS
-        face_count = faces.result()
+        people = found_people.result()
 
     return ImageIngest(
         sha256=digest,
@@ -277,7 +274,8 @@ def ingest_image(
         ),
         phash=picture_hash,
         quality=quality,
-        faces=face_count,
+        faces=len(people.faces),
+        people=len(people.bodies),
         thumbnail=thumbnail,
         preview=preview_derivative,
     )
@@ -407,17 +405,17 @@ def _refuse_if_damaged(decode: Callable[[], T], probe: ImageProbe) -> T:
         raise MediaRejected(f"This {FORMAT_NAMES[probe.format]} is truncated or damaged.") from error
 
 
-def _decode_reduced(image: Image.Image, probe: ImageProbe) -> Image.Image:
-    """Decode once, at the smallest size whose long side still covers ANALYSIS_LONG_SIDE."""
+def _decode_reduced(image: Image.Image, probe: ImageProbe, long_side: int) -> Image.Image:
+    """Decode once, at the smallest size whose long side still covers long_side."""
     width, height = image.size
     if probe.format == "JPEG":
-        # libjpeg scales by 1/8, 1/4 or 1/2 as it decodes: the smallest that still covers the analysis.
-        scale = next((s for s in (8, 4, 2) if max(width, height) // s >= ANALYSIS_LONG_SIDE), 1)
+        # libjpeg scales by 1/8, 1/4 or 1/2 as it decodes: the smallest that still covers long_side.
+        scale = next((s for s in (8, 4, 2) if max(width, height) // s >= long_side), 1)
         image.draft("RGB", (max(1, width // scale), max(1, height // scale)))
         _refuse_if_damaged(image.load, probe)
         return image
     _refuse_if_damaged(image.load, probe)
-    factor = max(1, max(width, height) // ANALYSIS_LONG_SIDE)
+    factor = max(1, max(width, height) // long_side)
     # Reduced straight away, so that the full-size decode is dropped before any analysis.
     return _refuse_if_damaged(lambda: _reducible(image).reduce(factor), probe)
 
@@ -713,30 +711,6 @@ def _quality(grey: np.ndarray, pixel_count: int) -> Quality:
         clipped_bright=round(float(histogram[CLIPPED_BRIGHT_MIN:].sum()), 4),
         resolution_class=next(name for name, bound in RESOLUTION_CLASSES if megapixels < bound),
     )
-
-
-_face_detection = threading.Lock()
-
-
-@functools.cache
-def _face_detector() -> cv2.CascadeClassifier:
-    detector = cv2.CascadeClassifier(cv2.data.haarcascades + FACE_CASCADE)  # type: ignore[attr-defined]
-    if detector.empty():
-        raise RuntimeError(f"OpenCV's {FACE_CASCADE} did not load: opencv-python-headless 4.x ships it")
-    return detector
-
-
-def _count_faces(grey: np.ndarray) -> int:
-    equalised = cv2.equalizeHist(grey)
-    # A CascadeClassifier keeps per-image state, so a process runs one detection at a time.
-    with _face_detection:
-        faces = _face_detector().detectMultiScale(
-            equalised,
-            scaleFactor=FACE_SCALE_FACTOR,
-            minNeighbors=FACE_MIN_NEIGHBOURS,
-            minSize=(FACE_MIN_PIXELS, FACE_MIN_PIXELS),
-        )
-    return len(faces)
 
 
 # --- Derivatives ---------------------------------------------------------------------------------------
