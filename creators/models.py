@@ -137,6 +137,11 @@ class MediaAsset(models.Model):
         return self.title or self.original_name
 
     @property
+    def people_detected(self) -> int:
+        """The detectors' hint of how many people it shows: the more of its faces and its bodies."""
+        return max(self.face_count or 0, self.person_count or 0)
+
+    @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.READY, self.Status.REJECTED)
 

@@ -408,7 +408,7 @@ def shards_holding(*, version: DatasetVersion, keys: Iterable[str]) -> list[int]
         .order_by("series", "last_position")
         .values_list("pk", "series", "last_position")
     ):
-        shards[series].append((last_position, pk))
+        shards[series].append((last_position or 0, pk))
     holding = set()
     for series, position in version.items.filter(key__in=list(keys)).values_list("series", "position"):
         held_in = next((pk for last, pk in shards.get(series, []) if last >= position), None)

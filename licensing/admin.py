@@ -100,20 +100,11 @@ class ConsentAdmin(ReadOnlyAdmin):
     list_display = ("public_id", "asset", "status", "given_at", "reviewed_at", "withdrawn_at")
     list_filter = ("status", "property_release_required")
     search_fields = ("public_id", "asset__public_id", "asset__title")
-    actions = ("approve", "take_down")
+    # No bulk approval: each consent needs a reviewer's own count of the people it shows (on its review page).
+    actions = ("take_down",)
 
     def view_on_site(self, obj: Consent) -> str:  # type: ignore[override]
         return reverse("licensing:review-consent", kwargs={"public_id": obj.public_id})
-
-    @admin.action(description="Approve the selected consents (people counted as the faces detected)")
-    def approve(self, request: HttpRequest, queryset: QuerySet[Consent]) -> None:
-        _each(
-            self,
-            request,
-            queryset,
-            lambda consent: services.consent_approve(consent=consent, reviewer=request.user),
-            "consent(s) approved",
-        )
 
     @admin.action(description="Take down: withdraw the selected consents")
     def take_down(self, request: HttpRequest, queryset: QuerySet[Consent]) -> None:

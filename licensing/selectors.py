@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -149,13 +149,13 @@ def asset_sellability(*, asset: MediaAsset) -> Sellability:
         1 for kind, status in releases if kind == Release.Kind.MODEL and status == Release.Status.APPROVED
     )
     people = consent.identifiable_people if consent is not None else None
-    detected = asset.face_count or 0
+    detected = asset.people_detected
     if people is None:
         if consent is not None and consent.status == Consent.Status.ACTIVE:
             problems.append("A reviewer has not said how many identifiable people it shows.")
         if detected > approved_models:
             problems.append(
-                f"The detectors found {detected} {'face' if detected == 1 else 'faces'}, "
+                f"The detectors found {detected} {'person' if detected == 1 else 'people'}, "
                 f"{approved_models} approved model release{'s' if approved_models != 1 else ''}."
             )
     elif approved_models < people:
@@ -221,7 +221,7 @@ def review_queue_consents(
         .order_by("given_at", "pk")
     )
     if with_faces:
-        consents = consents.filter(asset__face_count__gt=0)
+        consents = consents.filter(Q(asset__face_count__gt=0) | Q(asset__person_count__gt=0))
     if with_duplicates:
         consents = consents.filter(duplicate_flags__gt=0)
     if ai_generated:
@@ -234,7 +234,7 @@ def review_queue_counts() -> dict[str, int]:
     return {
         "releases": Release.objects.filter(status=Release.Status.SUBMITTED).count(),
         "consents": pending.count(),
-        "with_faces": pending.filter(asset__face_count__gt=0).count(),
+        "with_faces": pending.filter(Q(asset__face_count__gt=0) | Q(asset__person_count__gt=0)).count(),
         "with_duplicates": pending.filter(asset__duplicate_flags__isnull=False).distinct().count(),
         "ai_generated": pending.filter(asset__ai_generated=True).count(),
     }

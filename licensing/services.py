@@ -1171,7 +1171,7 @@ def consent_approve(
         )
     if identifiable_people < 0:
         raise ValidationError({"identifiable_people": "The number of people cannot be negative."})
-    detected = consent.asset.face_count or 0
+    detected = consent.asset.people_detected
     if identifiable_people < detected and not people_note.strip():
         raise ValidationError(
             {
