@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -290,6 +290,13 @@ def version_build_request(
             code="conflict",
         )
     version = version_create(dataset=dataset, actor=actor, change_note=change_note, supersedes=supersedes)
+    own = version.items.filter(asset__creator__user_id=getattr(actor, "pk", None)).count() if actor else 0
+    if own:
+        # Separation of duties: whoever puts a version on sale has no work of their own in it.
+        raise PermissionDenied(
+            f"This version would hold {own} of your own asset{'s' if own != 1 else ''}: another reviewer has "
+            "to build it."
+        )
     enqueue_build(version.pk)
     return version
 

@@ -8,7 +8,7 @@ from xml.etree.ElementTree import Element
 
 import markdown
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
@@ -108,6 +108,8 @@ def version_build(request: HttpRequest, slug: str) -> HttpResponse:
         version = services.version_build_request(
             dataset=dataset, actor=request.user, change_note=form.cleaned_data["change_note"]
         )
+    except PermissionDenied as refusal:
+        messages.error(request, str(refusal))
     except ValidationError as error:
         _message_errors(request, error)
     else:

@@ -28,9 +28,16 @@ def photo_bytes(seed: int, size: tuple[int, int] = (64, 48)) -> bytes:
 
 
 def store_sellable(
-    content: bytes, *, kind: str = "image", mime: str = "image/jpeg", suffix: str = "", **fields
+    content: bytes,
+    *,
+    kind: str = "image",
+    mime: str = "image/jpeg",
+    suffix: str = "",
+    consented: bool = True,
+    **fields,
 ) -> MediaAsset:
-    """An asset with `content` as its stored original and an active consent allowing every use."""
+    """An asset with `content` as its stored original and (unless not `consented`) an active consent allowing
+    every use."""
     suffix = suffix or ("mp4" if kind == "video" else "jpg")
     name = default_storage.save(
         f"originals/test/{hashlib.sha256(content).hexdigest()[:16]}.{suffix}", ContentFile(content)
@@ -43,7 +50,8 @@ def store_sellable(
         sha256=hashlib.sha256(content).hexdigest(),
         **fields,
     )
-    ConsentFactory(asset=asset)
+    if consented:
+        ConsentFactory(asset=asset)
     return asset
 
 

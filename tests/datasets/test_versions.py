@@ -1,5 +1,5 @@
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 
 from creators.models import DuplicateFlag
@@ -7,6 +7,7 @@ from datasets.models import Dataset, DatasetVersion, Offer
 from datasets.selectors import dataset_candidates, dataset_selection, selection_statistics
 from datasets.services import (
     creator_pseudonym,
+    version_build_request,
     version_build_start,
     version_create,
     version_fail,
@@ -17,7 +18,13 @@ from datasets.services import (
 )
 from licensing.models import LicenseTerms
 from licensing.services import consents_withdraw, release_revoke
-from tests.factories import ConsentFactory, CreatorProfileFactory, MediaAssetFactory, ReleaseFactory
+from tests.factories import (
+    ConsentFactory,
+    CreatorProfileFactory,
+    MediaAssetFactory,
+    ReleaseFactory,
+    ReviewerFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -246,3 +253,17 @@ def test_a_version_refuses_every_move_its_state_machine_does_not_allow(start, ta
         _transition(version, target)
     assert refused.value.code == "invalid_transition"
     assert version.status == start
+
+
+def test_a_reviewer_cannot_build_a_version_holding_their_own_work(reviewer):
+    _sellable(creator=CreatorProfileFactory(user=reviewer))
+    _sellable()
+    dataset = _dataset()
+    Offer.objects.create(dataset=dataset, terms=LicenseTerms.objects.get(slug="research"), price_cents=5_000)
+
+    with pytest.raises(PermissionDenied, match="1 of your own asset:"):
+        version_build_request(dataset=dataset, actor=reviewer)
+
+    assert not DatasetVersion.objects.exists()
+    # Another reviewer can.
+    assert version_build_request(dataset=dataset, actor=ReviewerFactory()).item_count == 2
