@@ -275,7 +275,9 @@ class Consent(models.Model):
         OTHER = "other", "Another problem (see the note)"
 
     TRANSITIONS: dict[str, frozenset[str]] = {
-        Status.PENDING: frozenset({Status.ACTIVE, Status.REJECTED, Status.WITHDRAWN}),
+        # A request waiting for review is replaced by a newer request; an active consent by a narrower one at
+        # once, or by a broader one once that is approved.
+        Status.PENDING: frozenset({Status.ACTIVE, Status.REJECTED, Status.WITHDRAWN, Status.REPLACED}),
         Status.ACTIVE: frozenset({Status.WITHDRAWN, Status.REPLACED}),
         Status.REJECTED: frozenset(),
         Status.WITHDRAWN: frozenset(),

@@ -1071,7 +1071,7 @@ def _consent_record(
 
 
 def _replace(consent: Consent, *, actor: Any, reason: str) -> None:
-    """An active consent steps aside for its successor (saved next: one active consent per asset)."""
+    """A consent steps aside for its successor, saved next (one active and one pending consent per asset)."""
     before = _transition(consent, Consent.Status.REPLACED)
     consent.save(update_fields=["status"])
     audit_event_record(
@@ -1119,7 +1119,7 @@ def consents_give(
     for asset in assets:
         waiting = live.get((asset.pk, Consent.Status.PENDING))
         if waiting is not None:
-            _withdraw_one(waiting, actor=actor, reason=REPLACED_BY_NEW_CONSENT)
+            _replace(waiting, actor=actor, reason=REPLACED_BY_NEW_CONSENT)
         active = live.get((asset.pk, Consent.Status.ACTIVE))
         if active is None:
             recorded.append(

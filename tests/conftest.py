@@ -57,8 +57,10 @@ def _license_tiers(request: pytest.FixtureRequest) -> None:
     marker = request.node.get_closest_marker("django_db")
     if "transactional_db" in request.fixturenames or (marker and marker.kwargs.get("transaction")):
         request.getfixturevalue("transactional_db")
-        tiers_migration = importlib.import_module("licensing.migrations.0003_license_terms")
-        tiers_migration.create_tiers(django_apps, None)
+        importlib.import_module("licensing.migrations.0003_license_terms").create_tiers(django_apps, None)
+        importlib.import_module("licensing.migrations.0007_license_terms_v2").publish_second_texts(
+            django_apps, None
+        )
 
 
 @pytest.fixture

@@ -745,7 +745,7 @@ def test_giving_consent_again_replaces_the_live_one(logged_in, creator):
     logged_in.post(reverse("licensing:consent-give"), consent_form(earlier.asset, data_mining="notAllowed"))
 
     earlier.refresh_from_db()
-    assert earlier.status == Consent.Status.WITHDRAWN
+    assert earlier.status == Consent.Status.REPLACED
     live = Consent.objects.get(asset=earlier.asset, status="pending")
     assert live.data_mining == "notAllowed"
 

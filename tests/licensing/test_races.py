@@ -58,7 +58,9 @@ def test_consent_approval_racing_withdrawal_always_ends_withdrawn():
         consent = ConsentFactory(asset=MediaAssetFactory(creator=creator.creator_profile), status="pending")
 
         approved, withdrawn = race(
-            lambda consent=consent: consent_approve(consent=consent, reviewer=reviewer),
+            lambda consent=consent: consent_approve(
+                consent=consent, reviewer=reviewer, identifiable_people=0
+            ),
             lambda consent=consent: consents_withdraw(asset_ids=[consent.asset_id], actor=creator),
         )
 

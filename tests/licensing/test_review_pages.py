@@ -392,7 +392,7 @@ def test_the_consent_page_shows_the_asset_the_consent_and_what_blocks_a_sale(cli
     assert reverse("creators:asset-file", args=[other.public_id, "thumbnail"]) in page
     assert "Another account" in page
     assert reverse("licensing:review-release", args=[release.public_id]) in page
-    assert "The detectors found 2 faces, 0 approved model releases." in page
+    assert "The detectors found 2 people, 0 approved model releases." in page
     assert "It needs an approved property release." in page
     # The reviewer counts: no figure is filled in for them.
     assert response.context["approve_form"]["identifiable_people"].value() is None
@@ -668,7 +668,7 @@ def test_an_admin_action_takes_consents_down(client, staff_reviewer):
 
 def test_license_terms_get_a_new_version_in_the_admin_and_keep_the_old_one(client, staff_reviewer):
     terms = LicenseTerms.objects.get(slug="research")
-    first = terms.versions.get()
+    first, second = terms.versions.order_by("version")
     client.force_login(staff_reviewer)
 
     response = client.post(
@@ -678,17 +678,19 @@ def test_license_terms_get_a_new_version_in_the_admin_and_keep_the_old_one(clien
             "summary": terms.summary,
             "position": terms.position,
             "new_version_text": "Research use only. Version two.",
-            "versions-TOTAL_FORMS": "1",
-            "versions-INITIAL_FORMS": "1",
+            "versions-TOTAL_FORMS": "2",
+            "versions-INITIAL_FORMS": "2",
             "versions-MIN_NUM_FORMS": "0",
             "versions-MAX_NUM_FORMS": "1000",
-            "versions-0-id": first.pk,
+            "versions-0-id": second.pk,
             "versions-0-terms": terms.pk,
+            "versions-1-id": first.pk,
+            "versions-1-terms": terms.pk,
         },
     )
 
     assert response.status_code == 302, response.content.decode()[:2000]
-    assert [v.version for v in terms.versions.order_by("version")] == [1, 2]
+    assert [v.version for v in terms.versions.order_by("version")] == [1, 2, 3]
     first.refresh_from_db()
     assert first.text != "Research use only. Version two."
     assert AuditEvent.objects.filter(action="license_terms.published").count() == 1

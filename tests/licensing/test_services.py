@@ -890,7 +890,9 @@ def test_giving_consent_again_replaces_the_live_consent(creator, profile, asset)
     )
 
     earlier.refresh_from_db()
-    assert (earlier.status, earlier.withdrawal_reason) == (Consent.Status.WITHDRAWN, REPLACED_BY_NEW_CONSENT)
+    assert earlier.status == Consent.Status.REPLACED
+    replaced = AuditEvent.objects.get(action="consent.replaced", object_id=earlier.public_id)
+    assert replaced.after["reason"] == REPLACED_BY_NEW_CONSENT
     assert newer.status == Consent.Status.PENDING
 
 

@@ -283,7 +283,7 @@ def test_giving_consent_again_never_brings_an_old_consent_back_to_pending(source
 
     old.refresh_from_db()
     assert new.pk != old.pk and new.status == Consent.Status.PENDING
-    assert old.status == (Consent.Status.WITHDRAWN if source == Consent.Status.PENDING else source)
+    assert old.status == (Consent.Status.REPLACED if source == Consent.Status.PENDING else source)
 
 
 def test_giving_the_same_consent_again_changes_nothing(consent_in, creator):

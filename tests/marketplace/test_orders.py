@@ -47,7 +47,7 @@ def test_an_order_is_priced_by_the_offer_for_the_version_on_sale(on_sale, buyer)
         "usd",
     )
     assert order.version == on_sale
-    assert (order.terms_version.terms.slug, order.terms_version.version) == ("commercial", 1)
+    assert (order.terms_version.terms.slug, order.terms_version.version) == ("commercial", 2)
     assert order.organization.memberships.get().user == buyer
 
 
@@ -90,7 +90,7 @@ def test_the_test_checkout_grants_a_license_with_a_signed_certificate(on_sale, b
     assert certificate["license_id"] == str(grant.public_id)
     assert certificate["dataset"]["bundle"] == "city-life-v1"
     assert certificate["dataset"]["sha256sums_sha256"] == on_sale.files.get(path="SHA256SUMS").sha256
-    assert certificate["terms"]["slug"] == "research" and certificate["terms"]["version"] == 1
+    assert certificate["terms"]["slug"] == "research" and certificate["terms"]["version"] == 2
     assert certificate["permitted_uses"] == sorted(grant.terms_version.terms.uses)
     assert certificate["verify_url"].endswith(f"/certificates/{grant.public_id}/")
 

@@ -271,10 +271,11 @@ class _DemoReleases:
             actor=self.creator,
         )
 
-    def _signer(self, name: str, *, drawn: bool) -> Signer:
+    def _signer(self, name: str, *, drawn: bool, person: bool = True) -> Signer:
         return Signer(
             signed_name=name,
-            date_of_birth=datetime.date(1991, 3, 14),
+            # A property release is about a thing: it carries no one's birth date.
+            date_of_birth=datetime.date(1991, 3, 14) if person else None,
             address="Rua das Flores 12, 1200-195 Lisboa",
             email=f"{name.split()[0].lower()}@example.com",
             phone="",
@@ -299,7 +300,7 @@ class _DemoReleases:
             asset_ids=[asset_id],
             shoot_start=self.shoot[0],
             shoot_end=self.shoot[1],
-            signer=self._signer(subject.legal_name, drawn=False),
+            signer=self._signer(subject.legal_name, drawn=False, person=subject.kind == Release.Kind.MODEL),
             signed_on=self.shoot[1],
             scan=scan,
             actor=self.creator,
