@@ -11,7 +11,13 @@ from rest_framework.test import APIClient
 
 from licensing.models import AuditEvent, Consent, Release, SelfIdentification
 from marketplace.services import api_token_create
-from tests.factories import ConsentFactory, CreatorFactory, MediaAssetFactory, ReleaseFactory
+from tests.factories import (
+    ConsentFactory,
+    CreatorFactory,
+    CreatorProfileFactory,
+    MediaAssetFactory,
+    ReleaseFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -593,3 +599,22 @@ def test_bad_consent_decisions_are_refused(api, reviewer, body):
 
     consent.refresh_from_db()
     assert consent.status == "pending"
+
+
+@pytest.mark.parametrize("kind", ["consent", "release"])
+def test_a_reviewer_who_creates_cannot_approve_their_own_work_through_the_api(api, reviewer, kind):
+    own_profile = CreatorProfileFactory(user=reviewer)
+    if kind == "consent":
+        item = ConsentFactory(status="pending", asset=MediaAssetFactory(creator=own_profile))
+        url = reverse("licensing:api-review-consent", args=[item.public_id])
+        body = {"decision": "approve", "identifiable_people": 0}
+    else:
+        item = ReleaseFactory(creator=own_profile, status="submitted")
+        url = reverse("licensing:api-review-release", args=[item.public_id])
+        body = {"decision": "approve"}
+
+    response = _as(api, reviewer).post(url, body, format="json")
+
+    assert "your own" in _error(response, 403)["message"]
+    item.refresh_from_db()
+    assert item.status in ("pending", "submitted")
