@@ -105,6 +105,7 @@ def test_a_reviewer_follows_a_build_on_the_curation_page(page, screenshot, creat
     page.get_by_text("Withdraw version 1").click()
     page.get_by_label("Why it is withdrawn").fill("A model release turned out to be forged.")
     page.get_by_role("button", name="Withdraw", exact=True).click()
+    page.get_by_role("dialog").get_by_role("button", name="Withdraw the version").click()
     expect(page.get_by_role("status")).to_contain_text("Version 1 is withdrawn")
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "02-withdrawn-phone")

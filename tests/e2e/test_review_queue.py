@@ -109,10 +109,16 @@ def test_a_reviewer_clears_the_queue(page, screenshot, media_root, creator, revi
     expect(page.get_by_role("status")).to_contain_text("rejected; the creator is told why")
     expect(page.get_by_role("heading", name="Consent:")).to_be_visible()
     screenshot(page, "05-first-consent")
+    # Nothing is filled in for the reviewer: approving without counting the people is refused.
+    expect(page.get_by_label("Identifiable people")).to_have_value("")
+    page.get_by_role("button", name="Approve").click()
+    expect(page.get_by_text("Say how many identifiable people the asset shows").first).to_be_visible()
+    page.get_by_label("Identifiable people").fill("0")
     page.get_by_role("button", name="Approve").click()
 
     expect(page.get_by_role("status")).to_contain_text("approved")
-    expect(page.get_by_label("Identifiable people")).to_have_value("1")
+    expect(page.get_by_label("Identifiable people")).to_have_value("")
+    page.get_by_label("Identifiable people").fill("1")
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "06-second-consent-phone")
     page.get_by_role("button", name="Approve").click()
