@@ -5,7 +5,8 @@ from django.core.files.base import ContentFile
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
-from licensing.models import Release
+from licensing.models import LicenseTerms, Release
+from licensing.services import license_terms_version_publish
 from tests.e2e.journeys import fill_in_the_release_as_the_model, log_in
 from tests.factories import ConsentFactory, MediaAssetFactory
 
@@ -97,3 +98,31 @@ def test_a_creator_who_cancels_the_withdrawal_dialog_withdraws_nothing(page, scr
     expect(page.get_by_role("status")).to_have_count(0)
     consent.refresh_from_db()
     assert consent.status == "active"
+
+
+def test_a_creator_reads_what_changed_in_the_terms_and_accepts_them_for_every_asset(
+    page, screenshot, creator, password
+):
+    research = LicenseTerms.objects.get(slug="research")
+    consents = [
+        ConsentFactory(asset=MediaAssetFactory(creator=creator.creator_profile), accepted_terms=[research])
+        for _ in range(2)
+    ]
+    current = research.versions.order_by("-version").first()
+    newer = license_terms_version_publish(
+        terms=research, text=current.text.replace("within 30 days", "within 14 days")
+    )
+    log_in(page, creator, password)
+    page.goto("/creator/consent/")
+    page.get_by_role("link", name="See what changed and accept").click()
+
+    expect(page.get_by_role("heading", name=f"Research: version {newer.version}")).to_be_visible()
+    expect(page.locator(".diff-added").first).to_contain_text("within 14 days")
+    expect(page.locator(".diff-removed").first).to_contain_text("within 30 days")
+    screenshot(page, "01-terms-changes")
+    page.get_by_role("button", name=f"Accept version {newer.version} for your 2 items").click()
+
+    expect(page.get_by_role("status")).to_contain_text("You accepted")
+    expect(page.get_by_text("Nothing to do.")).to_be_visible()
+    screenshot(page, "02-accepted")
+    assert all(consent.accepted_terms_versions.filter(pk=newer.pk).exists() for consent in consents)

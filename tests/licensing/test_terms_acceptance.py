@@ -85,7 +85,7 @@ def test_the_page_shows_what_changed_and_accepts_for_every_asset_in_one_click(cl
     response = client.post(reverse("licensing:terms-updates"), {"terms_version": newer.pk}, follow=True)
 
     assert "+ 9. Licensees delete samples within 30 days of a notice." in page
-    assert f"Accept version {newer.version} for all 3 items" in page
+    assert f"Accept version {newer.version} for your 3 items" in page
     assert reverse("licensing:terms-updates") in consent_page
     assert "You accepted" in response.content.decode()
     assert all(consent.accepted_terms_versions.filter(pk=newer.pk).exists() for consent in consents)
