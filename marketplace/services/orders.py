@@ -173,8 +173,9 @@ def order_fulfil(*, order: Order) -> LicenseGrant:
 
     SaleWithdrawn if the version can no longer be sold: the caller gives the money back.
     """
+    # The order's row alone: the version is locked later, after the consents, in the order withdrawals lock.
     order = (
-        Order.objects.select_for_update()
+        Order.objects.select_for_update(of=("self",))
         .select_related("terms_version__terms", "organization", "version__dataset")
         .get(pk=order.pk)
     )
@@ -266,7 +267,9 @@ def order_pay_test(*, order: Order, buyer: User) -> LicenseGrant:
     longer be sold.
     """
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("version__dataset").get(pk=order.pk)
+        order = (
+            Order.objects.select_for_update(of=("self",)).select_related("version__dataset").get(pk=order.pk)
+        )
         if order.buyer_id != buyer.pk:
             raise PermissionDenied("This is someone else's order.")
         if order.method != Order.Method.TEST:
@@ -301,7 +304,11 @@ def order_cancel(*, order: Order, reason: str) -> Order:
 def order_refund_unsold(*, order: Order, reason: str) -> Order:
     """A paid order whose version went off sale before it could be fulfilled: the payment goes back (through
     Stripe, after this commits) and the buyer is told why. Nothing was granted or put on the ledger."""
-    order = Order.objects.select_for_update().select_related("buyer", "version__dataset").get(pk=order.pk)
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("buyer", "version__dataset")
+        .get(pk=order.pk)
+    )
     if order.status == Order.Status.REFUNDED:
         return order
     _transition(order, Order.Status.REFUNDED)
