@@ -290,7 +290,8 @@ def version_build_request(
             code="conflict",
         )
     version = version_create(dataset=dataset, actor=actor, change_note=change_note, supersedes=supersedes)
-    own = version.items.filter(asset__creator__user_id=getattr(actor, "pk", None)).count() if actor else 0
+    actor_id = getattr(actor, "pk", None)
+    own = version.items.filter(asset__creator__user_id=actor_id).count() if actor_id is not None else 0
     if own:
         # Separation of duties: whoever puts a version on sale has no work of their own in it.
         raise PermissionDenied(
