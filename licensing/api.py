@@ -368,13 +368,22 @@ class ConsentSerializer(serializers.ModelSerializer):
     asset_id = serializers.UUIDField(source="asset.public_id", read_only=True)
     uses = serializers.SerializerMethodField()
     terms = serializers.SerializerMethodField()
+    terms_versions = serializers.SerializerMethodField(
+        help_text="The exact text of each accepted tier: its version number, by slug."
+    )
+    replaces = serializers.UUIDField(
+        source="replaces.public_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The active consent this one narrows (at once) or broadens (once approved).",
+    )
 
     class Meta:
         model = Consent
         fields = (
-            "id", "asset_id", "status", "uses", "terms", "property_release_required", "identifiable_people",
-            "people_note", "given_at", "reviewed_at", "rejection_reason", "review_note", "withdrawn_at",
-            "withdrawal_reason",
+            "id", "asset_id", "status", "uses", "terms", "terms_versions", "replaces",
+            "property_release_required", "identifiable_people", "people_note", "given_at", "reviewed_at",
+            "rejection_reason", "review_note", "withdrawn_at", "withdrawal_reason",
         )  # fmt: skip
         read_only_fields = fields
         # Empty unless a reviewer rejected it; the schema must allow the blank the model allows.
@@ -388,6 +397,9 @@ class ConsentSerializer(serializers.ModelSerializer):
 
     def get_terms(self, consent: Consent) -> list[str]:
         return sorted(terms.slug for terms in consent.accepted_terms.all())
+
+    def get_terms_versions(self, consent: Consent) -> dict[str, int]:
+        return {text.terms.slug: text.version for text in consent.accepted_terms_versions.all()}
 
 
 class ConsentListCreateView(APIView):
@@ -586,6 +598,8 @@ class ConsentDecisionView(APIView):
                 consent=consent, reviewer=request.user, reason=data["reason"], note=data["note"]
             )
         consent = (
-            Consent.objects.select_related("asset").prefetch_related("accepted_terms").get(pk=consent.pk)
+            Consent.objects.select_related("asset", "replaces")
+            .prefetch_related("accepted_terms", "accepted_terms_versions__terms")
+            .get(pk=consent.pk)
         )
         return Response(ConsentSerializer(consent).data)

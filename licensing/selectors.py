@@ -191,8 +191,8 @@ def releases_for_creator(*, creator: CreatorProfile) -> QuerySet[Release]:
 def consents_for_creator(*, creator: CreatorProfile) -> QuerySet[Consent]:
     return (
         Consent.objects.filter(asset__creator=creator)
-        .select_related("asset")
-        .prefetch_related("accepted_terms")
+        .select_related("asset", "replaces")
+        .prefetch_related("accepted_terms", "accepted_terms_versions__terms")
     )
 
 

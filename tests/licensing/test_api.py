@@ -618,3 +618,24 @@ def test_a_reviewer_who_creates_cannot_approve_their_own_work_through_the_api(ap
     assert "your own" in _error(response, 403)["message"]
     item.refresh_from_db()
     assert item.status in ("pending", "submitted")
+
+
+def test_a_narrowed_consent_names_the_texts_it_accepted_and_the_consent_it_replaces(api, creator):
+    (asset,) = _assets(creator, 1)
+    active = ConsentFactory(asset=asset, status="active")
+    body = {
+        "asset_ids": [str(asset.public_id)],
+        "uses": {
+            "data_mining": {"permission": "allowed"},
+            "ai_inference": {"permission": "allowed"},
+            "ai_training": {"permission": "allowed"},
+            "ai_generative_training": {"permission": "notAllowed"},
+        },
+        "terms": ["research"],
+    }
+
+    response = _as(api, creator).post(reverse("licensing:api-consents"), body, format="json")
+
+    (narrowed,) = response.json()["results"]
+    assert (narrowed["status"], narrowed["replaces"]) == ("active", str(active.public_id))
+    assert narrowed["terms"] == ["research"] and narrowed["terms_versions"] == {"research": 2}
