@@ -20,10 +20,12 @@ from creators.ingest import images, people
 from creators.ingest.hashing import hamming, phash, sha256_file
 from creators.ingest.limits import MediaLimits
 
-PICTURES = 24
+# Each 12 MP picture costs seconds of people search (the people detector section of docs/benchmarks.md), so
+# fewer pictures and passes than the milliseconds of the rest of ingest would need.
+PICTURES = 8
 WIDTH, HEIGHT = 4000, 3000
-REPEATS = 5
-NAIVE_REPEATS = 2  # the naive pass is slow and steady; two runs bound the noise well enough
+REPEATS = 2
+NAIVE_REPEATS = 2
 
 
 def run() -> list[Result]:

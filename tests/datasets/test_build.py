@@ -81,7 +81,7 @@ def test_a_build_publishes_a_signed_bundle_every_loader_reads(
     samples = wds.WebDataset(sorted(str(p) for p in (bundle / "shards").glob("*.tar")), shardshuffle=False)
     assert sorted(sample["json"] for sample in samples) == sorted(lines)
     row = json.loads(lines[0])
-    assert row["license_terms"] == ["research/1", "commercial/1"]
+    assert row["license_terms"] == ["research/2", "commercial/2"]
 
 
 @pytest.mark.skipif(shutil.which("sha256sum") is None, reason="sha256sum is missing")
@@ -450,7 +450,7 @@ def test_each_terms_version_bundles_cite_has_its_page(client, offered_dataset, s
     bundle = _download(_built(offered_dataset()), tmp_path)
     cited = re.findall(r"http://localhost:8000(/licenses/[a-z-]+/\d+/)", (bundle / "LICENSE.txt").read_text())
 
-    assert cited == ["/licenses/research/1/", "/licenses/commercial/1/"]
+    assert cited == ["/licenses/research/2/", "/licenses/commercial/2/"]
     for path in cited:
         response = client.get(path)
         assert response.status_code == 200
