@@ -41,7 +41,8 @@ class Dataset(models.Model):
     )
     # Sold for face recognition: only assets whose every model release carries a biometric consent within
     # its retention period (BIPA), which licensing.selectors.sellable_assets checks.
-    face_recognition = models.BooleanField(default=False)
+    # A database default too, so rows written by plain SQL (the scale benchmark's seed) need not name it.
+    face_recognition = models.BooleanField(default=False, db_default=False)
     exclude_near_duplicates = models.BooleanField(default=True)
     included_assets = models.ManyToManyField("creators.MediaAsset", blank=True, related_name="+")
     excluded_assets = models.ManyToManyField("creators.MediaAsset", blank=True, related_name="+")
@@ -207,7 +208,7 @@ class VersionItem(models.Model):
     )
     # The series (so the shard) it was written in: kept when its delivery file is deleted after a withdrawal,
     # so the shard holding it can still be found and withheld.
-    series = models.CharField(max_length=16, blank=True)
+    series = models.CharField(max_length=16, blank=True, db_default="")
     # When an erasure removed the shard and documents of this version that held it.
     purged_at = models.DateTimeField(null=True, blank=True)
 
