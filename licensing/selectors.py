@@ -137,7 +137,11 @@ def asset_sellability(*, asset: MediaAsset) -> Sellability:
             if asset.status != MediaAsset.Status.REJECTED
             else "Ingest rejected the file."
         )
-    consent = Consent.objects.filter(asset=asset).order_by("-given_at", "-pk").first()
+    # The active consent decides while a broader one waits for review beside it; else the latest says why not.
+    consents = Consent.objects.filter(asset=asset)
+    consent = (
+        consents.filter(status=Consent.Status.ACTIVE).first() or consents.order_by("-given_at", "-pk").first()
+    )
     if consent is None:
         problems.append("No consent has been given.")
     elif consent.status != Consent.Status.ACTIVE:

@@ -6,7 +6,13 @@ import pytest
 from django.utils import timezone
 
 from licensing.models import LicenseTerms, Permission, SelfIdentification, Use
-from licensing.selectors import K_ANONYMITY, self_identification_aggregate, sellable_assets
+from licensing.selectors import (
+    K_ANONYMITY,
+    Sellability,
+    asset_sellability,
+    self_identification_aggregate,
+    sellable_assets,
+)
 from tests.factories import ConsentFactory, MediaAssetFactory, ReleaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -299,3 +305,11 @@ def test_people_in_other_assets_are_not_counted(shoot):
     people_saying([MediaAssetFactory().pk], 1, gender="woman")
 
     assert self_identification_aggregate(asset_ids=shoot)["gender"] == {}
+
+
+def test_an_asset_waiting_for_a_broader_consent_stays_sellable_under_the_active_one(creator):
+    asset = MediaAssetFactory(creator=creator.creator_profile)
+    ConsentFactory(asset=asset, status="active", ai_generative_training="notAllowed")
+    ConsentFactory(asset=asset, status="pending")
+
+    assert asset_sellability(asset=asset) == Sellability(sellable=True, problems=[])
