@@ -224,6 +224,8 @@ def _scanned_release(name: str, *, legible: bool = True) -> SimpleUploadedFile:
 
 def _ink_in(image: Locator) -> int:
     """How many of a loaded image's pixels are near black: the text of a legible scan, none in a blurred one."""
+    # Visible is not loaded: the next release's scan may still be on its way when its heading shows.
+    expect(image).to_have_js_property("complete", True)
     return image.evaluate(
         """image => {
           const canvas = document.createElement("canvas");
