@@ -135,21 +135,30 @@ def version_items_no_longer_sellable(*, version: DatasetVersion) -> list[int]:
     carries on) and the asset is sellable for the dataset's uses and tiers; later changes to the curation
     filters do not take items out of a version.
     """
-    items = list(version.items.values_list("position", "asset_id", "consent_id"))
-    asset_ids = [asset_id for _, asset_id, _ in items if asset_id is not None]
-    lock_sellability(asset_ids)
+    items = version.items.all()
+    lock_sellability(
+        [asset_id for asset_id in items.values_list("asset_id", flat=True) if asset_id is not None]
+    )
+    return _no_longer_sellable(version, items, "position")
+
+
+def _no_longer_sellable(version: DatasetVersion, items: QuerySet[VersionItem], field: str) -> list[Any]:
+    """`field` of each of these items that the version may no longer hold or sell: its frozen consent was
+    withdrawn, or its asset is no longer sellable for the dataset's uses and tiers, under the terms texts
+    the version was sealed with (the newest while it is still being built)."""
+    rows = list(items.values_list(field, "asset_id", "consent_id"))
     sellable = set(
-        dataset_sellable(dataset=version.dataset).filter(pk__in=asset_ids).values_list("pk", flat=True)
+        dataset_sellable(dataset=version.dataset, as_of=version.sealed_at)
+        .filter(pk__in=[asset_id for _, asset_id, _ in rows if asset_id is not None])
+        .values_list("pk", flat=True)
     )
     withdrawn = set(
         Consent.objects.filter(
-            public_id__in=[consent_id for _, _, consent_id in items], status=Consent.Status.WITHDRAWN
+            public_id__in=[consent_id for _, _, consent_id in rows], status=Consent.Status.WITHDRAWN
         ).values_list("public_id", flat=True)
     )
     return [
-        position
-        for position, asset_id, consent_id in items
-        if asset_id not in sellable or consent_id in withdrawn
+        value for value, asset_id, consent_id in rows if asset_id not in sellable or consent_id in withdrawn
     ]
 
 
@@ -364,24 +373,6 @@ def versions_take_off_sale(
     return taken_off
 
 
-def _withdrawn_keys(version: DatasetVersion, asset_ids: list[int]) -> list[str]:
-    """Keys of the version's samples among these assets that its terms no longer allow it to hold."""
-    items = list(version.items.filter(asset_id__in=asset_ids).values_list("key", "asset_id", "consent_id"))
-    sellable = set(
-        dataset_sellable(dataset=version.dataset, as_of=version.sealed_at)
-        .filter(pk__in=[asset_id for _, asset_id, _ in items])
-        .values_list("pk", flat=True)
-    )
-    withdrawn = set(
-        Consent.objects.filter(
-            public_id__in=[consent_id for _, _, consent_id in items], status=Consent.Status.WITHDRAWN
-        ).values_list("public_id", flat=True)
-    )
-    return sorted(
-        key for key, asset_id, consent_id in items if asset_id not in sellable or consent_id in withdrawn
-    )
-
-
 def _version_supersede(
     version_id: int, asset_ids: list[int], reason: str, withdrawn_at: datetime
 ) -> DatasetVersion | None:
@@ -389,7 +380,9 @@ def _version_supersede(
     revoked = {key for keys in version.revocations.values_list("sample_keys", flat=True) for key in keys}
     # Only samples its licensees were not told about yet: the same withdrawal seen twice (the announcement
     # and the periodic check) is recorded once.
-    keys = sorted(set(_withdrawn_keys(version, asset_ids)) - revoked)
+    keys = sorted(
+        set(_no_longer_sellable(version, version.items.filter(asset_id__in=asset_ids), "key")) - revoked
+    )
     if not keys:
         return None
     revocation = Revocation.objects.create(

@@ -4,7 +4,8 @@ import pytest
 from django.urls import reverse
 
 from creators.outbox.models import QueuedTask
-from licensing.services import consents_withdraw
+from licensing.models import LicenseTerms
+from licensing.services import consents_withdraw, license_terms_version_publish
 from marketplace import payments
 from marketplace.models import LicenseGrant, Order
 from marketplace.services import orders
@@ -98,3 +99,16 @@ def test_a_payment_before_the_withdrawal_is_a_sale_and_its_buyer_is_told_like_ev
     grant.refresh_from_db()
     assert grant.status == LicenseGrant.Status.ACTIVE
     assert grant.version.revocations.count() == 1
+
+
+def test_a_newer_terms_text_does_not_stop_the_sale_of_a_version_sealed_under_the_earlier_one(dataset_on_sale):
+    research = LicenseTerms.objects.get(slug="research")
+    license_terms_version_publish(
+        terms=research, text=research.versions.order_by("-version").first().text + "\n."
+    )
+    buyer = BuyerFactory()
+    order = orders.order_create(buyer=buyer, dataset=dataset_on_sale, terms_slug="research")
+
+    grant = orders.order_pay_test(order=order, buyer=buyer)
+
+    assert grant.status == LicenseGrant.Status.ACTIVE
