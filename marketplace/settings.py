@@ -163,16 +163,22 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 3
 
-# Login brute force: five failures for one email from one address lock that pair out for 15 minutes.
+# How many reverse proxies stand in front of the site. Each appends the address it was reached from to
+# X-Forwarded-For; the client is read that many entries from the right, and with none (the default) the
+# header is ignored, since a client can send any (marketplace/client_identity.py).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Login brute force: five failures for one email (from any address), or from one address (for any email),
+# lock that email, or that address, out for 15 minutes. The email is counted case-folded and trimmed, so
+# its spellings share one count.
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
-# Number of trusted reverse proxies in front of the site, so the client address is read correctly.
-AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+AXES_USERNAME_CALLABLE = "marketplace.client_identity.login_email"
+AXES_CLIENT_IP_CALLABLE = "marketplace.client_identity.client_address"
 
 # --- Internationalisation ---------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -345,7 +351,6 @@ REST_FRAMEWORK = {
     },
     "EXCEPTION_HANDLER": "marketplace.api.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "NUM_PROXIES": env.int("TRUSTED_PROXY_COUNT", default=0) or None,
 }
 
 SPECTACULAR_SETTINGS = {

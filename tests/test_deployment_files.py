@@ -17,7 +17,7 @@ import marketplace
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_SERVICES = ("migrate", "web", "worker", "beat")
-LONG_RUNNING = ("web", "worker", "beat", "postgres", "redis", "minio")
+LONG_RUNNING = ("proxy", "web", "worker", "beat", "postgres", "redis", "minio")
 # Variables the compose file must set for the site to run on its production engines.
 REQUIRED_APP_VARIABLES = {
     "DJANGO_DEBUG",
@@ -60,7 +60,7 @@ def _resolved(value: str) -> str:
 
 
 def test_the_topology_has_every_service(compose):
-    assert set(compose["services"]) == {*APP_SERVICES, "postgres", "redis", "minio", "minio-bucket"}
+    assert set(compose["services"]) == {*APP_SERVICES, "proxy", "postgres", "redis", "minio", "minio-bucket"}
 
 
 @pytest.mark.parametrize("service", LONG_RUNNING)
@@ -89,8 +89,17 @@ def test_web_runs_gunicorn_on_the_wsgi_application_the_image_exposes(compose):
 
     assert getattr(importlib.import_module(module), attribute) is not None
     bind_port = command[command.index("--bind") + 1].rsplit(":", 1)[1]
-    assert compose["services"]["web"]["ports"] == [f"{bind_port}:{bind_port}"]
+    assert compose["services"]["web"]["expose"] == [bind_port]
     assert f"EXPOSE {bind_port}" in (ROOT / "Dockerfile").read_text()
+
+
+def test_web_is_reached_only_through_the_one_proxy_its_client_address_trusts(compose):
+    web, proxy = compose["services"]["web"], compose["services"]["proxy"]
+    bind_port = web["command"][web["command"].index("--bind") + 1].rsplit(":", 1)[1]
+
+    assert "ports" not in web
+    assert proxy["command"][proxy["command"].index("--to") + 1] == f"web:{bind_port}"
+    assert web["environment"]["TRUSTED_PROXY_COUNT"] == "${TRUSTED_PROXY_COUNT:-1}"
 
 
 @pytest.mark.parametrize(("service", "subcommand"), [("worker", "worker"), ("beat", "beat")])

@@ -12,6 +12,8 @@ from typing import Any
 from rest_framework import throttling
 from rest_framework.request import Request
 
+from marketplace.client_identity import client_address
+
 logger = logging.getLogger(__name__)
 
 
@@ -48,6 +50,10 @@ class _FixedWindow(throttling.SimpleRateThrottle):
 
     def wait(self) -> float:
         return max(0.0, self.window_end - self.now)
+
+    def get_ident(self, request: Request) -> str:
+        # The address the login lockout counts too: X-Forwarded-For only through the trusted proxies.
+        return client_address(request._request)
 
 
 class AnonRateThrottle(_FixedWindow, throttling.AnonRateThrottle):
