@@ -302,7 +302,15 @@ class UploadSessionListView(APIView):
         request=UploadSessionStartSerializer,
         responses={
             201: UploadSessionStartedSerializer,
-            **error_responses(400, 403, 409, meanings=CREATOR_ONLY),
+            **error_responses(
+                400,
+                403,
+                409,
+                meanings={
+                    **CREATOR_ONLY,
+                    409: "Too many uploads under way, or too many bytes announced by them.",
+                },
+            ),
         },
     )
     def post(self, request: Request) -> Response:
@@ -398,7 +406,14 @@ class UploadSessionCompleteView(APIView):
         responses={
             201: AssetSerializer,
             **error_responses(
-                400, 403, 404, 409, meanings={**CREATOR_ONLY, 409: "Not all of the file has arrived yet."}
+                400,
+                403,
+                404,
+                409,
+                meanings={
+                    **CREATOR_ONLY,
+                    409: "Not all of the file has arrived yet, or another request is completing this upload.",
+                },
             ),
         },
     )

@@ -20,8 +20,8 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage, storages
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
-from django.db.models import F
+from django.db import OperationalError, transaction
+from django.db.models import Count, F, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from storages.backends.s3 import S3Storage
@@ -735,6 +735,7 @@ def direct_uploads_available() -> bool:
     return _object_storage() is not None
 
 
+@transaction.atomic
 def upload_session_start(
     *, creator: CreatorProfile, file_name: str, size: int, direct: bool = False, content_type: str = ""
 ) -> UploadSession:
@@ -755,6 +756,7 @@ def upload_session_start(
         raise ValidationError(
             {"content_type": f"Direct uploads take {', '.join(sorted(DIRECT_UPLOAD_TYPES))}."}
         )
+    _upload_quota_check(creator, size)
     session = UploadSession(
         creator=creator,
         file_name=display_file_name(file_name),
@@ -770,6 +772,32 @@ def upload_session_start(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()
     return session
+
+
+def _upload_quota_check(creator: CreatorProfile, size: int) -> None:
+    """Refuse an upload past the creator's allowance of open uploads and announced bytes. The creator's row is
+    locked first, so uploads started at the same moment are counted one after the other."""
+    CreatorProfile.objects.select_for_update().get(pk=creator.pk)
+    open_sessions = UploadSession.objects.filter(creator=creator, expires_at__gte=timezone.now())
+    count, reserved = open_sessions.aggregate(count=Count("pk"), reserved=Sum("size")).values()
+    if count >= settings.UPLOAD_MAX_OPEN_SESSIONS:
+        raise ValidationError(
+            f"You have {count} uploads under way, the most at once is {settings.UPLOAD_MAX_OPEN_SESSIONS}: "
+            "finish or cancel one first.",
+            code="conflict",
+        )
+    allowance = settings.UPLOAD_MAX_RESERVED_BYTES
+    if (reserved or 0) + size > allowance:
+        raise ValidationError(
+            {
+                "size": ValidationError(
+                    f"Your uploads under way already announce {describe_size(reserved or 0)}; with this "
+                    f"{describe_size(size)} file they would pass the {describe_size(allowance)} allowed at "
+                    "once. Finish or cancel one first.",
+                    code="conflict",
+                )
+            }
+        )
 
 
 def upload_session_presigned_post(*, session: UploadSession) -> dict[str, Any]:
@@ -799,7 +827,7 @@ def upload_session_append(
     The row lock makes chunks of one session land one at a time. A chunk written to disk whose transaction then
     failed is simply overwritten by the resent chunk, since writing starts at the recorded offset.
     """
-    session = UploadSession.objects.select_for_update().get(pk=session.pk)
+    session = _session_locked(session, wait=True)
     if total != session.size:
         raise ValidationError({"range": f"This upload is {session.size} bytes long, not {total}."})
     if start != session.received:
@@ -828,24 +856,56 @@ def upload_session_append(
 
 
 def upload_session_complete(*, session: UploadSession, description: AssetDescription) -> MediaAsset:
-    """Turn a fully received upload into an asset, checked like any other; refused, it leaves nothing."""
-    with tempfile.TemporaryDirectory(prefix="upload-") as workdir:
-        path = _fetch_direct_upload(session, Path(workdir)) if session.direct_key else _part_path(session)
-        arrived = path.stat().st_size
-        if arrived != session.size:
-            raise ValidationError(
-                {"file": ValidationError(f"Only {arrived} of {session.size} bytes arrived.", code="conflict")}
-            )
-        try:
-            asset = _asset_create_from_file(
-                creator=session.creator, path=path, original_name=session.file_name, description=description
-            )
-        except ValidationError as error:
-            if "file" in getattr(error, "error_dict", {}):
-                upload_session_abort(session=session)  # the file itself is refused: drop it
-            raise
-    upload_session_abort(session=session)
+    """Turn a fully received upload into an asset, checked like any other; refused, it leaves nothing.
+
+    The session's row stays locked until the asset is recorded and the session gone, so of two requests
+    completing one upload (a double click, a retried request) one makes the asset and the other gets a 409.
+    """
+    refusal: ValidationError | None = None
+    with transaction.atomic():
+        session = _session_locked(session, wait=False)
+        with tempfile.TemporaryDirectory(prefix="upload-") as workdir:
+            path = _fetch_direct_upload(session, Path(workdir)) if session.direct_key else _part_path(session)
+            arrived = path.stat().st_size
+            if arrived != session.size:
+                raise ValidationError(
+                    {
+                        "file": ValidationError(
+                            f"Only {arrived} of {session.size} bytes arrived.", code="conflict"
+                        )
+                    }
+                )
+            try:
+                asset = _asset_create_from_file(
+                    creator=session.creator,
+                    path=path,
+                    original_name=session.file_name,
+                    description=description,
+                )
+            except ValidationError as error:
+                if "file" not in getattr(error, "error_dict", {}):
+                    raise
+                refusal = error  # the file itself is refused: the upload goes with it
+        UploadSession.objects.filter(pk=session.pk).delete()
+    _session_files_delete(session)
+    if refusal is not None:
+        raise refusal
     return asset
+
+
+def _session_locked(session: UploadSession, *, wait: bool) -> UploadSession:
+    """The session's row, locked for the current transaction; a 409 when it is gone, or (unless `wait`) when
+    another request holds it."""
+    try:
+        return (
+            UploadSession.objects.select_for_update(nowait=not wait)
+            .select_related("creator")
+            .get(pk=session.pk)
+        )
+    except UploadSession.DoesNotExist:
+        raise ValidationError("This upload was completed or cancelled already.", code="conflict") from None
+    except OperationalError:  # the lock is held, and NOWAIT said so
+        raise ValidationError("This upload is being completed by another request.", code="conflict") from None
 
 
 def _fetch_direct_upload(session: UploadSession, workdir: Path) -> Path:
@@ -866,6 +926,10 @@ def _fetch_direct_upload(session: UploadSession, workdir: Path) -> Path:
 
 def upload_session_abort(*, session: UploadSession) -> None:
     UploadSession.objects.filter(pk=session.pk).delete()
+    _session_files_delete(session)
+
+
+def _session_files_delete(session: UploadSession) -> None:
     if session.direct_key:
         default_storage.delete(session.direct_key)
     else:

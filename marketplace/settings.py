@@ -243,6 +243,10 @@ MEDIA_WATERMARK_TEXT = env.str("MEDIA_WATERMARK_TEXT", default="Datamarket previ
 # Chunked uploads gather here until complete; several web processes must share this folder.
 UPLOAD_CHUNK_DIR = Path(env.str("UPLOAD_CHUNK_DIR", default=str(VAR_DIR / "uploads")))
 UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024
+# What one creator may have under way at once: open uploads, and the bytes they announce (held on the web
+# servers' disk or in the bucket until completed or expired).
+UPLOAD_MAX_OPEN_SESSIONS = env.int("UPLOAD_MAX_OPEN_SESSIONS", default=10)
+UPLOAD_MAX_RESERVED_BYTES = env.int("UPLOAD_MAX_RESERVED_BYTES", default=16 * 1024 * 1024 * 1024)
 # The upload page sends files larger than this in chunks, so a dropped connection resumes instead of restarting.
 UPLOAD_CHUNKED_ABOVE_BYTES = 32 * 1024 * 1024
 # A chunked upload not finished within this many hours is dropped with its part file.
