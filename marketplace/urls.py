@@ -61,7 +61,10 @@ account_patterns = [
     path("webhooks/<uuid:public_id>/delete/", webhooks.webhook_delete, name="webhook-delete"),
 ]
 
-# A database outage answers 503 with Retry-After, not a bare 500 (marketplace/views/errors.py).
+# Under /api/ these answer the API's JSON error format; a database outage answers 503 with Retry-After.
+handler400 = "marketplace.views.errors.bad_request"
+handler403 = "marketplace.views.errors.permission_denied"
+handler404 = "marketplace.views.errors.page_not_found"
 handler500 = "marketplace.views.errors.server_error"
 
 urlpatterns = [

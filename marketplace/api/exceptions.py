@@ -65,6 +65,13 @@ def _first_message(detail: Any) -> str:
     return str(detail)
 
 
+def error_body(
+    *, status: int, code: str, message: str, fields: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The API's error document; also answered for requests refused before any API view runs."""
+    return {"error": {"status": status, "code": code, "message": message, "fields": fields or {}}}
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     exc = _as_api_exception(exc)
     response = exception_handler(exc, context)
@@ -72,16 +79,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return None  # an unexpected exception: a bug, left to Django's 500 handling and error reporting
     codes = exc.get_codes()
     detail = exc.detail
-    response.data = {
-        "error": {
-            "status": response.status_code,
-            "code": codes if isinstance(codes, str) else exc.default_code,
-            "message": _first_message(detail),
-            "fields": {k: v for k, v in detail.items() if k != "non_field_errors"}
-            if isinstance(detail, dict)
-            else {},
-        }
-    }
+    response.data = error_body(
+        status=response.status_code,
+        code=codes if isinstance(codes, str) else exc.default_code,
+        message=_first_message(detail),
+        fields={k: v for k, v in detail.items() if k != "non_field_errors"}
+        if isinstance(detail, dict)
+        else {},
+    )
     if isinstance(exc, DatabaseUnavailable):
         response["Retry-After"] = str(exc.retry_after_seconds)
     return response
