@@ -25,14 +25,14 @@ def api_error(*, status: int, code: str, message: str) -> JsonResponse:
 
 
 @requires_csrf_token
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api_request(request):
         return api_error(status=400, code="bad_request", message="The request is malformed.")
     return defaults.bad_request(request, exception)
 
 
 @requires_csrf_token
-def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api_request(request):
         return api_error(
             status=403, code="permission_denied", message="You do not have permission to perform this action."
