@@ -213,6 +213,8 @@ class Order(models.Model):
     stripe_session_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
     stripe_payment_intent = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # When the buyer went to pay: an exclusive tier is held for this order only from then, for one checkout.
+    checkout_started_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     fulfilled_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)

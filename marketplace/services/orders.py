@@ -14,6 +14,7 @@ import orjson
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -102,24 +103,62 @@ def order_create(
     )
 
 
-def _refuse_if_taken(version: DatasetVersion, terms: LicenseTerms) -> None:
+def _refuse_if_taken(
+    version: DatasetVersion, terms: LicenseTerms, *, exclude_order: Order | None = None
+) -> None:
+    """Refuse an exclusive tier already licensed, or held by another buyer's order in payment."""
     if LicenseGrant.objects.filter(version=version, exclusive_terms=terms).exists():
         raise ValidationError(f"{terms.name} on this version has been licensed exclusively.", code="conflict")
-    checkout_start = timezone.now() - timedelta(minutes=CHECKOUT_MINUTES)
-    held = Order.objects.filter(version=version, terms_version__terms=terms).filter(
-        status__in=[Order.Status.PAID, Order.Status.FULFILLED]
-    ) | Order.objects.filter(
-        version=version,
-        terms_version__terms=terms,
-        status=Order.Status.PENDING,
-        created_at__gte=checkout_start,
-    )
+    held = _orders_holding(Order.objects.filter(version=version, terms_version__terms=terms))
+    if exclude_order is not None:
+        held = held.exclude(pk=exclude_order.pk)
     if held.exists():
         raise ValidationError(
-            f"Someone is buying {terms.name} on this version right now; it is exclusive. Try again in "
+            f"Someone is paying for {terms.name} on this version right now; it is exclusive. Try again in "
             f"{CHECKOUT_MINUTES} minutes.",
             code="conflict",
         )
+
+
+def _orders_holding(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """The orders that hold their exclusive tier: paid, or at the payment page for at most one checkout's time.
+
+    An order only created holds nothing, so orders made and left cannot keep a tier from everyone.
+    """
+    checkout_start = timezone.now() - timedelta(minutes=CHECKOUT_MINUTES)
+    return orders.filter(
+        Q(status__in=[Order.Status.PAID, Order.Status.FULFILLED])
+        | Q(status=Order.Status.PENDING, checkout_started_at__gte=checkout_start)
+    )
+
+
+@transaction.atomic
+def order_checkout_start(*, order: Order) -> Order:
+    """The buyer goes to pay. An exclusive tier is held for this order from now, for one checkout's time, if
+    no one else holds it and this buyer holds no other exclusive tier (one hold per buyer at a time)."""
+    order = (
+        Order.objects.select_for_update(of=("self",)).select_related("terms_version__terms").get(pk=order.pk)
+    )
+    terms = order.terms_version.terms
+    if order.checkout_started_at is not None or not terms.exclusive or order.status != Order.Status.PENDING:
+        return order
+    # The offer's row is the lock order_create takes too: holds of one tier are decided one at a time.
+    Offer.objects.select_for_update().filter(dataset_id=order.version.dataset_id, terms=terms).first()
+    _refuse_if_taken(order.version, terms, exclude_order=order)
+    own_holds = _orders_holding(
+        Order.objects.filter(
+            buyer_id=order.buyer_id, status=Order.Status.PENDING, terms_version__terms__exclusive=True
+        )
+    ).exclude(pk=order.pk)
+    if own_holds.exists():
+        raise ValidationError(
+            "You are already paying for another exclusive license: finish that checkout, or wait until it "
+            f"ends ({CHECKOUT_MINUTES} minutes at most).",
+            code="conflict",
+        )
+    order.checkout_started_at = timezone.now()
+    order.save(update_fields=["checkout_started_at"])
+    return order
 
 
 @transaction.atomic
@@ -272,14 +311,19 @@ def order_pay_test(*, order: Order, buyer: User) -> LicenseGrant:
         )
         if order.buyer_id != buyer.pk:
             raise PermissionDenied("This is someone else's order.")
-        if order.method != Order.Method.TEST:
-            raise ValidationError("This order is paid through Stripe.", code="conflict")
+        # An order made with the test checkout before Stripe was set up is paid through Stripe too, or not.
+        if order.method != Order.Method.TEST or settings.STRIPE_SECRET_KEY:
+            raise ValidationError(
+                "This site takes payments through Stripe: start again from the dataset page.", code="conflict"
+            )
         if order.status == Order.Status.PENDING and order.created_at < timezone.now() - timedelta(
             minutes=CHECKOUT_MINUTES
         ):
             raise ValidationError(
                 "This checkout has expired; start again from the dataset page.", code="conflict"
             )
+        # The tier's hold before the sale's checks: the offer is locked before the version, as order_create does.
+        order_checkout_start(order=order)
         refusal = sale_refusal(order=order) if order.status == Order.Status.PENDING else ""
         if not refusal:
             order_mark_paid(order=order, amount_cents=order.amount_cents, currency=order.currency)

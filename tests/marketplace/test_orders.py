@@ -149,6 +149,7 @@ def test_an_exclusive_tier_is_sold_once(exclusive_on_sale):
     first, second = BuyerFactory(), BuyerFactory()
     dataset = exclusive_on_sale.dataset
     order = orders.order_create(buyer=first, dataset=dataset, terms_slug="commercial-generative")
+    orders.order_checkout_start(order=order)
 
     with pytest.raises(ValidationError, match="right now"):
         orders.order_create(buyer=second, dataset=dataset, terms_slug="commercial-generative")
