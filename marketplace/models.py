@@ -96,6 +96,12 @@ class ApiToken(models.Model):
 
     KEY_PREFIX = "dm_"
 
+    class Scope(models.TextChoices):
+        READ = "read", "Read: see your account, assets, releases, orders and licenses"
+        DOWNLOAD = "download", "Download: get links to the files of your licenses"
+        WRITE = "write", "Write: upload and edit, give or withdraw consent, order, manage webhooks"
+        REVIEW = "review", "Review: approve or reject releases and consents (reviewers only)"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=64)
     # The first characters of the key, kept in clear so a person can tell their tokens apart.
@@ -105,6 +111,8 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # What the token may do, chosen when it is made (ApiToken.Scope values); the account's role still applies.
+    scopes = models.JSONField(default=list)
 
     class Meta:
         ordering = ["-created_at"]
