@@ -537,6 +537,8 @@ class ReleaseDecisionView(APIView):
     """Approve a submitted release, or reject it with a reason (`Release.RejectionReason`) and a note."""
 
     permission_classes = [IsReviewer]
+    # An API token needs the review scope to decide (marketplace.api.authentication).
+    token_scopes = {"POST": "review"}
     parser_classes = [JSONParser]
 
     @extend_schema(
@@ -568,6 +570,8 @@ class ConsentDecisionView(APIView):
     """Approve a pending consent with the number of identifiable people, or reject it with a reason."""
 
     permission_classes = [IsReviewer]
+    # An API token needs the review scope to decide (marketplace.api.authentication).
+    token_scopes = {"POST": "review"}
     parser_classes = [JSONParser]
 
     @extend_schema(

@@ -5,7 +5,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.template import loader
 
-from .models import User
+from .models import ApiToken, User
 from .tasks import email_send
 
 
@@ -119,6 +119,14 @@ class ApiTokenCreateForm(forms.Form):
         empty_value=None,
         required=False,
         initial="90",
+    )
+    scopes = forms.MultipleChoiceField(
+        label="What it may do",
+        choices=ApiToken.Scope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[ApiToken.Scope.READ, ApiToken.Scope.DOWNLOAD],
+        help_text="Give a token only what its script needs: one that leaks can do no more than that.",
+        error_messages={"required": "Choose at least one thing the token may do."},
     )
 
 

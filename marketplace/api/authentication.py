@@ -4,11 +4,27 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 
 from marketplace.models import ApiToken, User
 from marketplace.selectors import api_token_for_key
 from marketplace.services import api_token_touch
+
+
+def required_scope(view: Any, method: str) -> str:
+    """The token scope a request to the view needs: what the view declares for the method in `token_scopes`
+    (views in every app declare it as a plain dict, so no app imports this one), else `read` to read and
+    `write` to change anything.
+
+    Checked here, when the token is recognised, rather than in a permission class, because views that set
+    their own `permission_classes` (reviewer-only ones, public ones) would skip a default permission.
+    """
+    declared = getattr(view, "token_scopes", {})
+    method = method.upper()
+    if method in declared:
+        return str(declared[method])
+    return ApiToken.Scope.READ if method in SAFE_METHODS else ApiToken.Scope.WRITE
 
 
 class ApiTokenAuthentication(BaseAuthentication):
@@ -31,6 +47,12 @@ class ApiTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("This account is disabled.")
+        needed = required_scope(request.parser_context.get("view"), request.method or "GET")
+        if needed not in token.scopes:
+            raise exceptions.PermissionDenied(
+                f"This token lacks the '{needed}' scope this request needs; make a token with it at "
+                "/account/tokens/."
+            )
         api_token_touch(token=token, now=timezone.now())
         return token.user, token
 

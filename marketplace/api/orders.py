@@ -17,7 +17,7 @@ from creators.api_schema import error_responses
 from datasets.models import Dataset
 from marketplace import payments, selectors
 from marketplace.downloads import download_links
-from marketplace.models import LicenseGrant, Order, User
+from marketplace.models import ApiToken, LicenseGrant, Order, User
 from marketplace.services import orders
 
 
@@ -198,6 +198,8 @@ class LicenseDetailView(APIView):
 
 class LicenseFilesView(APIView):
     """Every file of the licensed bundle with a download link; 403 while the license is suspended."""
+
+    token_scopes = {"GET": ApiToken.Scope.DOWNLOAD}
 
     @extend_schema(
         operation_id="licenses_files_list",

@@ -1,6 +1,7 @@
 """Writes on accounts and API tokens."""
 
 import secrets
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import Group
@@ -52,11 +53,23 @@ def reviewer_grant(*, user: User) -> User:
 
 
 @transaction.atomic
-def api_token_create(*, user: User, name: str, expires_in_days: int | None = None) -> tuple[ApiToken, str]:
-    """Create a personal access token; returns the row and the key, which is never retrievable again."""
+def api_token_create(
+    *,
+    user: User,
+    name: str,
+    expires_in_days: int | None = None,
+    scopes: Collection[str] = tuple(ApiToken.Scope.values),
+) -> tuple[ApiToken, str]:
+    """Create a personal access token that may do `scopes` (every scope unless chosen: the tokens page always
+    chooses); returns the row and the key, which is never retrievable again."""
     name = name.strip()
     if not name:
         raise ValidationError({"name": "Give the token a name, such as the machine that will use it."})
+    unknown = set(scopes) - set(ApiToken.Scope.values)
+    if not scopes or unknown:
+        raise ValidationError(
+            {"scopes": f"Choose what the token may do among {', '.join(ApiToken.Scope.values)}."}
+        )
     if ApiToken.objects.filter(user=user, name=name, revoked_at__isnull=True).exists():
         raise ValidationError(
             {"name": ValidationError("You already have a token with this name.", code="conflict")}
@@ -69,6 +82,8 @@ def api_token_create(*, user: User, name: str, expires_in_days: int | None = Non
         prefix=key[: len(ApiToken.KEY_PREFIX) + 6],
         digest=ApiToken.digest_for(key),
         expires_at=expires_at,
+        # Kept in the order the scopes are listed, whatever order they were chosen in.
+        scopes=[scope for scope in ApiToken.Scope.values if scope in scopes],
     )
     return token, key
 

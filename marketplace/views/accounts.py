@@ -65,6 +65,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
                 user=request.user,  # type: ignore[arg-type]
                 name=form.cleaned_data["name"],
                 expires_in_days=form.cleaned_data["expires_in_days"],
+                scopes=form.cleaned_data["scopes"],
             )
         except ValidationError as error:
             add_service_errors(form, error)
