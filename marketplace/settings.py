@@ -336,6 +336,10 @@ PLATFORM_FEE_PERCENT = env.str("PLATFORM_FEE_PERCENT", default="20")
 # location that serves var/media (e.g. "/protected-media/") and files go out through X-Accel-Redirect.
 DOWNLOAD_LINK_SECONDS = 15 * 60
 DOWNLOADS_ACCEL_REDIRECT_PREFIX = env.str("DOWNLOADS_ACCEL_REDIRECT_PREFIX", default="")
+# Buyers' webhook endpoints must be https on public addresses, so that a registered URL cannot make the site
+# probe its own machine or network. On (development and tests only), endpoints on loopback and private
+# addresses are accepted, and plain http with them (docs/operations.md).
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
 
 # --- API --------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -3,6 +3,7 @@ import datetime
 import importlib
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -61,6 +62,38 @@ def _license_tiers(request: pytest.FixtureRequest) -> None:
         importlib.import_module("licensing.migrations.0007_license_terms_v2").publish_second_texts(
             django_apps, None
         )
+
+
+# What the stand-in resolver answers for names (the tests never ask the network's DNS): example.com keeps its
+# public address of many years; localhost is loopback, as the system's hosts file has it.
+PUBLIC_TEST_ADDRESS = "93.184.215.14"
+
+
+@pytest.fixture(autouse=True)
+def webhook_dns(monkeypatch) -> dict[str, list[str]]:
+    """DNS as webhook URLs see it: the returned names and their addresses (a test may change an answer, to
+    play a name that re-resolves elsewhere), numeric hosts read by the system's resolver as it reads them
+    (127.1, 0x7f.1, ::ffff:7f00:1), and every other name unknown."""
+    from marketplace import outbound
+
+    names = {"example.com": [PUBLIC_TEST_ADDRESS], "localhost": ["127.0.0.1", "::1"]}
+
+    def resolve(host, port, family=0, type=0, proto=0, flags=0):
+        labels = host.lower().rstrip(".").split(".")
+        # The name's own answer, else its closest parent's: hooks.example.com is where example.com is.
+        suffixes = (".".join(labels[index:]) for index in range(len(labels)))
+        known = next((names[suffix] for suffix in suffixes if suffix in names), None)
+        if known is None:
+            return socket.getaddrinfo(host, port, family, type, proto, flags | socket.AI_NUMERICHOST)
+        return [
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0))
+            if ":" in address
+            else (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+            for address in known
+        ]
+
+    monkeypatch.setattr(outbound, "getaddrinfo", resolve)
+    return names
 
 
 @pytest.fixture

@@ -10,12 +10,9 @@ unique per (notice, endpoint) and claims each attempt before making it, and one 
 import functools
 import hashlib
 import hmac
-import http.client
 import logging
 import secrets
 import time
-import urllib.error
-import urllib.request
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from datasets.models import DatasetVersion, Revocation
+from marketplace import outbound
 from marketplace.models import (
     LicenseGrant,
     Membership,
@@ -48,16 +46,16 @@ from . import orders
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "Datamarket-Signature"
-WEBHOOK_TIMEOUT_SECONDS = 10
+# The whole attempt (connecting, TLS, sending, the answer's status), however slowly the endpoint answers: what
+# holds a worker, beside the name's lookup (bounded by the system resolver).
+WEBHOOK_DEADLINE_SECONDS = 10
 MAX_DELIVERY_ATTEMPTS = 8
 # The wait after the first failed attempt; it doubles after each further one, up to the cap.
 FIRST_RETRY_SECONDS = 30
 MAX_RETRY_SECONDS = 6 * 60 * 60
 # An attempt not recorded by then (its worker died) is due again: longer than any attempt can take.
-ATTEMPT_LEASE_SECONDS = 6 * WEBHOOK_TIMEOUT_SECONDS
+ATTEMPT_LEASE_SECONDS = 6 * WEBHOOK_DEADLINE_SECONDS
 MAX_ENDPOINTS_PER_ORGANIZATION = 10
-# A webhook URL may be plain http only where nothing on the way can read it.
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1"})
 # A version replaced again and again is followed this far, never in a loop.
 MAX_REPLACEMENT_CHAIN = 100
 
@@ -229,6 +227,15 @@ def _require_owner(organization: Organization, actor: User) -> None:
         raise PermissionDenied("Only an owner of the organization manages its webhook endpoints.")
 
 
+# What a buyer is told when the address check refuses their URL (outbound.checked_target's reasons).
+_REFUSED_TARGET = {
+    outbound.BAD_PORT: "Enter a port number from 1 to 65535.",
+    outbound.ADDRESS_NOT_ALLOWED: "{host} is a local or private address: notices are sent only to endpoints on "
+    "the public internet.",
+    outbound.NOT_RESOLVED: "{host} could not be resolved: check that it is spelt right and published in DNS.",
+}
+
+
 def _checked_url(url: str) -> str:
     url = url.strip()
     try:
@@ -244,10 +251,16 @@ def _checked_url(url: str) -> str:
         raise ValidationError(
             {"url": "Leave credentials out of the URL: check each notice's signature instead."}
         )
-    if parts.scheme != "https" and not (settings.DEBUG or parts.hostname in LOOPBACK_HOSTS):
+    # Plain http only where there is no one on the way to read it: a developer's machine, or the tests'.
+    if parts.scheme != "https" and not (settings.DEBUG or settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES):
         raise ValidationError(
             {"url": "Use an https:// URL: notices name your licenses and must travel encrypted."}
         )
+    try:
+        # The check each delivery makes again, on the address it then connects to.
+        outbound.checked_target(url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES)
+    except outbound.OutboundError as error:
+        raise ValidationError({"url": _REFUSED_TARGET[error.reason].format(host=parts.hostname)}) from error
     return url
 
 
@@ -339,29 +352,22 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
     return _attempt_record(delivery, status_code, error)
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer, not a delivery: the notice is not re-posted somewhere the buyer did not name."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
-    """POST the body; the status the endpoint answered (None if none) and what went wrong, if anything."""
-    # The scheme was checked to be http(s) when the endpoint was added (_checked_url).
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    """POST the body; the status the endpoint answered (None if none) and what went wrong, in fixed words: the
+    log is shown to the buyer, so it never repeats what the other end said. The address is checked again
+    here: an endpoint registered before the check, or whose name now leads inward, is "address not allowed".
+    A redirect is an answer, not a delivery: the notice is not re-posted somewhere the buyer did not name."""
     try:
-        with urllib.request.build_opener(_NoRedirects).open(
-            request, timeout=WEBHOOK_TIMEOUT_SECONDS
-        ) as answer:
-            return answer.status, ""
-    except urllib.error.HTTPError as error:
-        error.close()
-        return error.code, f"The endpoint answered {error.code} {error.reason}."
-    except TimeoutError:
-        return None, f"No answer within {WEBHOOK_TIMEOUT_SECONDS} s."
-    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
-        return None, f"Could not reach the endpoint: {getattr(error, 'reason', error)}."
+        status = outbound.post(
+            url,
+            body,
+            headers,
+            deadline_seconds=WEBHOOK_DEADLINE_SECONDS,
+            allow_private=settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES,
+        )
+    except outbound.OutboundError as error:
+        return None, error.reason
+    return status, "" if 200 <= status < 300 else f"the endpoint answered {status}"
 
 
 def _attempt_record(delivery: WebhookDelivery, status_code: int | None, error: str) -> WebhookDelivery:

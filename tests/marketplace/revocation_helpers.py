@@ -117,7 +117,9 @@ class WebhookReceiver:
 
 
 @pytest.fixture
-def webhook_receiver() -> Iterator[WebhookReceiver]:
+def webhook_receiver(settings) -> Iterator[WebhookReceiver]:
+    """The receiver, and the site set to post to it: loopback and plain http are refused unless allowed."""
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
     receiver: WebhookReceiver
 
     class Handler(BaseHTTPRequestHandler):

@@ -169,7 +169,8 @@ def test_an_endpoint_url_that_is_not_https_or_not_a_url_is_refused(licensees, ur
     assert not WebhookEndpoint.objects.exists()
 
 
-def test_plain_http_is_allowed_to_the_local_machine(licensees):
+def test_plain_http_is_allowed_to_the_local_machine_where_private_addresses_are(licensees, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
     api = _token_client(licensees.holder.order.buyer)
 
     for url in ("http://127.0.0.1:8080/hooks", "http://localhost/hooks"):
