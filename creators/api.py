@@ -98,6 +98,16 @@ UpdatedCountSerializer = inline_serializer(
 )
 
 
+class AssetFilterSerializer(serializers.Serializer):
+    """The list's filters, checked like any input: a value that is not one of the choices is a 400."""
+
+    status = serializers.ChoiceField(
+        MediaAsset.Status.choices, required=False, help_text="Only assets in this state."
+    )
+    kind = serializers.ChoiceField(MediaAsset.Kind.choices, required=False)
+    category = serializers.ChoiceField(MediaAsset.Category.choices, required=False)
+
+
 class AssetListCreateView(APIView):
     """List your media (filters: status, kind, category), or upload one file (multipart, field `file`)."""
 
@@ -105,25 +115,22 @@ class AssetListCreateView(APIView):
 
     @extend_schema(
         operation_id="assets_list",
-        parameters=[
-            OpenApiParameter(
-                "status", enum=MediaAsset.Status.values, description="Only assets in this state."
-            ),
-            OpenApiParameter("kind", enum=MediaAsset.Kind.values),
-            OpenApiParameter("category", enum=MediaAsset.Category.values),
-        ],
+        parameters=[AssetFilterSerializer],
         responses={
             200: inline_serializer("AssetList", fields={"results": AssetSerializer(many=True)}),
-            **error_responses(403, meanings=CREATOR_ONLY),
+            **error_responses(400, 403, meanings=CREATOR_ONLY),
         },
     )
     def get(self, request: Request) -> Response:
         creator = creator_of(request.user)
+        # A plain dict, not the QueryDict: DRF reads a blank value in a form-like input as "not given".
+        filters = AssetFilterSerializer(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
         assets = selectors.asset_list_for_creator(
             creator=creator,
-            status=request.query_params.get("status", ""),
-            kind=request.query_params.get("kind", ""),
-            category=request.query_params.get("category", ""),
+            status=filters.validated_data.get("status", ""),
+            kind=filters.validated_data.get("kind", ""),
+            category=filters.validated_data.get("category", ""),
         )
         return Response({"results": AssetSerializer(assets, many=True, context={"request": request}).data})
 
@@ -173,6 +180,10 @@ class AssetDetailView(APIView):
         asset = self._asset(request, public_id)
         serializer = AssetWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
+        if not serializer.validated_data:
+            raise serializers.ValidationError(
+                {"non_field_errors": [f"Send at least one of: {', '.join(AssetWriteSerializer().fields)}."]}
+            )
         asset = services.asset_update(asset=asset, **serializer.validated_data)
         return Response(AssetSerializer(asset, context={"request": request}).data)
 

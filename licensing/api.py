@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission
@@ -402,6 +402,13 @@ class ConsentSerializer(serializers.ModelSerializer):
         return {text.terms.slug: text.version for text in consent.accepted_terms_versions.all()}
 
 
+class ConsentFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        Consent.Status.choices, required=False, help_text="Only consents in this state."
+    )
+    asset = serializers.UUIDField(required=False, help_text="Only the consents of this asset.")
+
+
 class ConsentListCreateView(APIView):
     """Your consents (filters: `status`, `asset`), or give consent for many assets at once; each goes to review."""
 
@@ -409,12 +416,7 @@ class ConsentListCreateView(APIView):
 
     @extend_schema(
         operation_id="consents_list",
-        parameters=[
-            OpenApiParameter(
-                "status", enum=Consent.Status.values, description="Only consents in this state."
-            ),
-            OpenApiParameter("asset", type=UUID, description="Only the consents of this asset."),
-        ],
+        parameters=[ConsentFilterSerializer],
         responses={
             200: inline_serializer("ConsentList", fields={"results": ConsentSerializer(many=True)}),
             **error_responses(400, 403, meanings=CREATOR_ONLY),
@@ -423,17 +425,13 @@ class ConsentListCreateView(APIView):
     def get(self, request: Request) -> Response:
         creator = _creator(request)
         consents = selectors.consents_for_creator(creator=creator)
-        wanted_status = request.query_params.get("status", "")
-        if wanted_status:
-            if wanted_status not in Consent.Status.values:
-                raise ValidationError({"status": f"Choose one of: {', '.join(Consent.Status.values)}."})
-            consents = consents.filter(status=wanted_status)
-        asset = request.query_params.get("asset", "")
-        if asset:
-            try:
-                consents = consents.filter(asset__public_id=UUID(asset))
-            except ValueError as error:
-                raise ValidationError({"asset": "Give an asset id (a UUID)."}) from error
+        # A plain dict, not the QueryDict: DRF reads a blank value in a form-like input as "not given".
+        filters = ConsentFilterSerializer(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        if "status" in filters.validated_data:
+            consents = consents.filter(status=filters.validated_data["status"])
+        if "asset" in filters.validated_data:
+            consents = consents.filter(asset__public_id=filters.validated_data["asset"])
         return Response({"results": ConsentSerializer(consents, many=True).data})
 
     @extend_schema(

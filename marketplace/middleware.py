@@ -34,7 +34,7 @@ class RejectNulBytesMiddleware:
 
     @staticmethod
     def _form_holds_nul(request: HttpRequest) -> bool:
-        if request.method != "POST" or request.content_type not in FORM_TYPES:
+        if request.method != "POST" or request.content_type not in FORM_TYPES or is_api_request(request):
             return False
         return _holds_nul(request.POST)
 

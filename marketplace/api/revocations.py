@@ -47,7 +47,7 @@ class RevocationFeedSerializer(serializers.Serializer):
 
 def _since(request: Request) -> datetime.datetime | None:
     raw = request.query_params.get("since")
-    if not raw:
+    if raw is None:
         return None
     try:
         moment = parse_datetime(raw)
