@@ -64,6 +64,7 @@ def media_limits() -> MediaLimits:
         max_image_bytes=settings.MEDIA_MAX_IMAGE_BYTES,
         max_video_bytes=settings.MEDIA_MAX_VIDEO_BYTES,
         max_image_pixels=settings.MEDIA_MAX_IMAGE_PIXELS,
+        decode_budget_bytes=settings.MEDIA_IMAGE_DECODE_BUDGET_BYTES,
         max_video_seconds=settings.MEDIA_MAX_VIDEO_SECONDS,
     )
 

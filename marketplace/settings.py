@@ -239,6 +239,9 @@ STORAGE_RETRY_BACKOFF_MAX_SECONDS = env.int("STORAGE_RETRY_BACKOFF_MAX_SECONDS",
 MEDIA_MAX_IMAGE_BYTES = env.int("MEDIA_MAX_IMAGE_BYTES", default=200 * 1024 * 1024)
 MEDIA_MAX_VIDEO_BYTES = env.int("MEDIA_MAX_VIDEO_BYTES", default=4 * 1024 * 1024 * 1024)
 MEDIA_MAX_IMAGE_PIXELS = env.int("MEDIA_MAX_IMAGE_PIXELS", default=250_000_000)
+# The memory a photo may take once decoded (all its frames and pages), counted from its headers before any pixel
+# is decoded; a photo over it is refused at upload. 512 MB holds a 130-megapixel colour photo.
+MEDIA_IMAGE_DECODE_BUDGET_BYTES = env.int("MEDIA_IMAGE_DECODE_BUDGET_BYTES", default=512 * 1024 * 1024)
 MEDIA_MAX_VIDEO_SECONDS = env.int("MEDIA_MAX_VIDEO_SECONDS", default=60 * 60)
 MEDIA_WATERMARK_TEXT = env.str("MEDIA_WATERMARK_TEXT", default="Datamarket preview")
 # Chunked uploads gather here until complete; several web processes must share this folder.

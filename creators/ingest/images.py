@@ -10,7 +10,10 @@ C2PA manifest need only the file, so they run beside the decode.
 import functools
 import io
 import math
+import mmap
+import multiprocessing
 import re
+import resource
 import warnings
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterator
@@ -18,14 +21,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, TypeVar
 
 import cv2
 import numpy as np
 import pillow_heif
-from PIL import ExifTags, Image, ImageCms, ImageDraw, ImageFont, IptcImagePlugin
+from PIL import ExifTags, Image, ImageCms, ImageDraw, ImageFont, ImageMode, IptcImagePlugin
 
+from creators.ingest import jpeg
 from creators.ingest.credentials import (
     NO_CREDENTIALS,
     ContentCredentials,
@@ -37,6 +42,9 @@ from creators.ingest.hashing import phash, sha256_file
 from creators.ingest.limits import IMAGE_FORMATS, MediaLimits, MediaRejected, describe_size
 from creators.ingest.people import find_people, search_scale
 
+# Every plugin is loaded once, before any upload is probed. Left to itself Pillow loads most of them only after
+# the first few formats failed to read a file, and the lookups below (Image.OPEN) would not find them.
+Image.init()
 # Only a HEIF's primary picture is ingested: its thumbnails, depth maps and auxiliary images are never read.
 pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
@@ -63,6 +71,16 @@ REFUSED_SIGNATURES = (
     (b"\x00\x00\x00\x0cJXL \r\n\x87\n", "JPEG XL"),
 )
 REFUSED_ISO_BRANDS = {b"avif": "AVIF", b"avis": "AVIF"}
+
+# Pages and frames counted against the decode budget before the file is refused for holding too many: reading
+# each one's header costs time too. Cameras store two or three (MPO previews), document scanners a few more.
+MAX_FRAMES = 64
+# Formats other than JPEG are decoded in a child process whose address space is capped at what it held before,
+# twice the decode budget and this much room (the file a decoder reads whole, the stacks and allocator arenas
+# of the threads it starts), and which is stopped after DECODE_SECONDS: a decoder needing more than the budget
+# promised fails there, never in the worker.
+DECODE_HEADROOM_BYTES = 512 * 1024 * 1024
+DECODE_SECONDS = 120
 
 # Every pixel measurement is taken at this size (long side, in pixels) whatever the source resolution, so
 # blur and exposure compare across cameras. A 12 MP picture reduced by 8 (500 px) still covers it.
@@ -188,13 +206,15 @@ class ImageIngest:
 
 
 def probe_image(path: Path, limits: MediaLimits) -> ImageProbe:
-    """Decide from the content whether the file is a still image we accept; MediaRejected says why not."""
+    """Decide from the content whether the file is a still image we accept; MediaRejected says why not.
+
+    Only headers and the file's structure are read: this runs in the request that uploads the file, where no
+    pixel is ever decoded. Damage deeper in the compressed data is found by ingest, which rejects the asset.
+    """
     with _open_accepted(path, limits) as (image, probe, _):
         if probe.format == "PNG":
             # Checks every chunk's CRC through to IEND, without inflating the pixels.
             _refuse_if_damaged(image.verify, probe)
-        else:
-            _decode_reduced(image, probe, ANALYSIS_LONG_SIDE)
     return probe
 
 
@@ -210,7 +230,12 @@ def ingest_image(
     derivatives_dir is the caller's own scratch directory: nothing else reads it while this runs.
     """
     with ThreadPoolExecutor(max_workers=2) as background:
-        with _open_accepted(path, limits) as (image, probe, exif):
+        with (
+            _open_accepted(path, limits) as (image, probe, exif),
+            _reduced_decode(
+                path, image, probe, max(_people_long_side(probe), ANALYSIS_LONG_SIDE), limits
+            ) as decode,
+        ):
             # Started once the header is accepted, so that a refusal does not wait for a whole file to be read.
             sha256 = background.submit(sha256_file, path)
             credentials = _start_reading_content_credentials(background, image, path, probe)
@@ -220,15 +245,13 @@ def ingest_image(
             camera = _camera_metadata(exif)
             descriptive = _descriptive_metadata(image, exif)
             coarse_location = _coarse_location(exif)
-            people_scale = search_scale(probe.width, probe.height)
-            people_long_side = max(1, round(max(probe.width, probe.height) * people_scale))
-            decoded = _decode_reduced(image, probe, max(people_long_side, ANALYSIS_LONG_SIDE))
+            decoded = decode()
 
         # libheif has already turned a HEIF upright.
         large = _reducible(_upright(decoded, 1 if probe.format == "HEIF" else orientation))
         # People are looked for in the large decode, colours as decoded; everything else works from a reduced
         # copy, as small as a reduced decode would have been.
-        people_grey = _resized(np.asarray(large.convert("L")), people_long_side)
+        people_grey = _resized(np.asarray(large.convert("L")), _people_long_side(probe))
         # Finding people is the slowest step of all: it starts first and runs beside the rest.
         found_people = background.submit(find_people, people_grey)
         upright = large.reduce(max(1, max(large.size) // ANALYSIS_LONG_SIDE))
@@ -281,6 +304,10 @@ def ingest_image(
     )
 
 
+def _people_long_side(probe: ImageProbe) -> int:
+    return max(1, round(max(probe.width, probe.height) * search_scale(probe.width, probe.height)))
+
+
 # --- What the file is, and whether we take it ---------------------------------------------------------
 
 
@@ -293,27 +320,32 @@ def _open_accepted(path: Path, limits: MediaLimits) -> Iterator[tuple[Image.Imag
     if size > limits.max_image_bytes:
         most = describe_size(limits.max_image_bytes)
         raise MediaRejected(f"This image is {describe_size(size)}; the most we accept is {most}.")
-    # Pillow's decompression-bomb guard is process-wide; it follows the limits (see MediaLimits).
-    Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
+    # Pillow's decompression-bomb guard is process-wide; it follows the limits (see MediaLimits). A pixel takes
+    # a byte at least, so no picture with more pixels than the budget has bytes fits it.
+    Image.MAX_IMAGE_PIXELS = min(limits.max_image_pixels, limits.decode_budget_bytes)
     try:
         with warnings.catch_warnings():
             # Pillow only warns between its limit and twice it; the check below refuses those with their size.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(path, formats=ACCEPTED_FORMATS)
     except Image.DecompressionBombError as error:
-        raise MediaRejected(_too_many_pixels(_declared_size(path), limits)) from error
+        _refuse_if_too_large(_declared_picture(path), limits)
+        raise MediaRejected(_too_many_pixels(None, limits)) from error
     # Unidentified, or a parser tripping over hostile bytes: either way a refusal, never a crash.
     except Exception as error:
         raise MediaRejected(_not_accepted_message(path)) from error
     with image:
-        if image.width * image.height > limits.max_image_pixels:
-            raise MediaRejected(_too_many_pixels(image.size, limits))
+        _refuse_if_too_large(image, limits)
         # A multi-picture JPEG (MPO: stereo pairs, camera previews) is a JPEG: its first picture is the photo.
         image_format = "JPEG" if image.format == "MPO" else str(image.format)
         if image_format in ("PNG", "WEBP") and getattr(image, "is_animated", False):
             raise MediaRejected(f"This {FORMAT_NAMES[image_format]} is animated; upload a still image.")
         if image_format == "HEIF" and _box_runs_past_the_end(path):
             raise MediaRejected("This HEIC is truncated or damaged.")
+        if _cut_short(image, image_format, path):
+            raise MediaRejected(_cut_short_message(FORMAT_NAMES[image_format]))
+        coefficients = _jpeg_coefficient_bytes(path) if image_format == "JPEG" else 0
+        _refuse_if_over_budget(image, image_format, coefficients, limits)
         exif = _exif_without_decoding(image)
         width, height = image.size
         if image_format != "HEIF" and _orientation(image, exif) in (5, 6, 7, 8):
@@ -328,6 +360,115 @@ def _open_accepted(path: Path, limits: MediaLimits) -> Iterator[tuple[Image.Imag
         yield image, probe, exif
 
 
+def _refuse_if_too_large(picture: Image.Image | None, limits: MediaLimits) -> None:
+    """Refuse a picture (one frame) over the pixel limit or the decode budget, from its header."""
+    if picture is None:
+        return
+    if picture.width * picture.height > limits.max_image_pixels:
+        raise MediaRejected(_too_many_pixels(picture.size, limits))
+    if not picture.width or not picture.height:
+        raise MediaRejected(f"This {FORMAT_NAMES.get(str(picture.format), 'image')} is truncated or damaged.")
+    _refuse_if_over(_decoded_bytes(picture), limits)
+
+
+def _decoded_bytes(picture: Image.Image) -> int:
+    """The memory Pillow takes for this frame decoded: a byte or more a sample, four for 8-bit multi-band
+    pixels (it keeps RGB as RGBX)."""
+    try:
+        description = ImageMode.getmode(picture.mode)
+    except KeyError:  # a mode this Pillow does not describe: counted as the widest there is
+        return picture.width * picture.height * 16
+    sample_bytes = int(description.typestr[-1])
+    bands = len(description.bands)
+    pixel_bytes = 4 if bands in (2, 3) and sample_bytes == 1 else bands * sample_bytes
+    return picture.width * picture.height * pixel_bytes
+
+
+def _refuse_if_over(decoded: int, limits: MediaLimits) -> None:
+    if decoded > limits.decode_budget_bytes:
+        raise MediaRejected(
+            f"This picture would take {describe_size(decoded)} to decode; "
+            f"the limit is {describe_size(limits.decode_budget_bytes)}."
+        )
+
+
+def _refuse_if_over_budget(image: Image.Image, image_format: str, extra: int, limits: MediaLimits) -> None:
+    """Refuse the file when all its frames (pages, MPO pictures, HEIF images) together, decoded, plus `extra`,
+    would take more than the budget; only headers are read."""
+    total = extra
+    try:
+        for index in range(MAX_FRAMES + 1):
+            if index:
+                image.seek(index)
+            if index == MAX_FRAMES:
+                raise MediaRejected(
+                    f"This {FORMAT_NAMES[image_format]} holds more than {MAX_FRAMES} pictures; upload one photo."
+                )
+            _refuse_if_too_large(image, limits)
+            total += _decoded_bytes(image)
+            _refuse_if_over(total, limits)
+    except EOFError:
+        pass  # no further frame
+    except MediaRejected:
+        raise
+    except Exception as error:  # a later frame's header a parser trips over
+        raise MediaRejected(f"This {FORMAT_NAMES[image_format]} is truncated or damaged.") from error
+    finally:
+        if index:
+            image.seek(0)
+
+
+def _jpeg_coefficient_bytes(path: Path) -> int:
+    """What libjpeg holds besides the pixels: a progressive JPEG (or one whose components come in separate
+    scans) keeps every DCT coefficient of the picture, two bytes each, whatever scale it is decoded at.
+
+    Also refuses a JPEG that ends before its picture does, and one whose compressed data is too small for the
+    picture its header declares: every block of coefficients takes a bit at least, and libjpeg fills a
+    picture whose data runs out with grey, which would then be taken at its declared size.
+    """
+    with path.open("rb") as stream, mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        frame = jpeg.first_frame(data)
+    if frame is None:
+        raise MediaRejected("This JPEG is truncated or damaged.")
+    if not frame.complete:
+        raise MediaRejected(_cut_short_message("JPEG"))
+    if frame.arithmetic:
+        # Arithmetic coding can squeeze a picture of any size into a few bytes, so the data cannot vouch for the
+        # size; no camera writes it, and no browser shows it.
+        raise MediaRejected(
+            "This JPEG uses arithmetic coding, which we do not accept; save it as a standard JPEG."
+        )
+    if frame.scan_bytes * 8 < frame.blocks():
+        raise MediaRejected(
+            f"This JPEG declares {frame.width} × {frame.height} pixels but holds the data of a far smaller "  # noqa: RUF001
+            "picture; the file is damaged."
+        )
+    if frame.progressive or frame.multiple_scans:
+        return frame.blocks() * 64 * 2
+    return 0
+
+
+def _cut_short_message(name: str) -> str:
+    return f"This {name} is damaged: the file is cut short. Upload the whole file."
+
+
+def _cut_short(image: Image.Image, image_format: str, path: Path) -> bool:
+    """Whether the file ends before the data its headers point to (a JPEG's end is found with its frame)."""
+    size = path.stat().st_size
+    if image_format == "WEBP":
+        with path.open("rb") as stream:
+            return int.from_bytes(stream.read(8)[4:8], "little") + 8 > size
+    if image_format == "TIFF":
+        tags = getattr(image, "tag_v2", {})
+        offsets, counts = tags.get(324) or tags.get(273), tags.get(325) or tags.get(279)
+        if offsets is None or counts is None:
+            return False
+        offsets = offsets if isinstance(offsets, tuple) else (offsets,)
+        counts = counts if isinstance(counts, tuple) else (counts,)
+        return any(offset + count > size for offset, count in zip(offsets, counts, strict=False))
+    return False
+
+
 def _too_many_pixels(size: tuple[int, int] | None, limits: MediaLimits) -> str:
     most = f"{limits.max_image_pixels / 1_000_000:g} megapixels"
     if size is None:
@@ -335,13 +476,14 @@ def _too_many_pixels(size: tuple[int, int] | None, limits: MediaLimits) -> str:
     return f"This image is {size[0]} × {size[1]} pixels; the most we accept is {most}."  # noqa: RUF001
 
 
-def _declared_size(path: Path) -> tuple[int, int] | None:
-    """The size a header declares, read past Pillow's guard to name it in the refusal; nothing is decoded."""
+def _declared_picture(path: Path) -> Image.Image | None:
+    """The picture a header declares, read past Pillow's guard to name its size in the refusal; nothing is
+    decoded."""
     with path.open("rb") as stream:
         for image_format in _formats_claimed_by(stream.read(16)):
             stream.seek(0)
             try:
-                return Image.OPEN[image_format][0](stream, "").size
+                return Image.OPEN[image_format][0](stream, "")
             except Exception:  # noqa: S112 - another parser may still read it
                 continue
     return None
@@ -401,6 +543,8 @@ def _box_runs_past_the_end(path: Path) -> bool:
 def _refuse_if_damaged(decode: Callable[[], T], probe: ImageProbe) -> T:
     try:
         return decode()
+    except MemoryError:
+        raise
     except Exception as error:  # whatever a decoder raises on bad bytes, the file is unusable
         raise MediaRejected(f"This {FORMAT_NAMES[probe.format]} is truncated or damaged.") from error
 
@@ -418,6 +562,84 @@ def _decode_reduced(image: Image.Image, probe: ImageProbe, long_side: int) -> Im
     factor = max(1, max(width, height) // long_side)
     # Reduced straight away, so that the full-size decode is dropped before any analysis.
     return _refuse_if_damaged(lambda: _reducible(image).reduce(factor), probe)
+
+
+@contextmanager
+def _reduced_decode(
+    path: Path, image: Image.Image, probe: ImageProbe, long_side: int, limits: MediaLimits
+) -> Iterator[Callable[[], Image.Image]]:
+    """A call that gives the picture decoded once, reduced to cover long_side.
+
+    A JPEG is decoded here, reduced as libjpeg decodes it, within what the budget counted. Any other format is
+    decoded whole before it is reduced, in a child process with bounded memory and time started now (before
+    the caller starts threads, so that it is forked from a single thread); its refusals come back as
+    MediaRejected.
+    """
+    if probe.format == "JPEG":
+        yield lambda: _decode_reduced(image, probe, long_side)
+        return
+    receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
+    child = multiprocessing.get_context("fork").Process(
+        target=_decode_in_child, args=(path, probe, long_side, limits, sender), daemon=True
+    )
+    child.start()
+    sender.close()
+
+    def result() -> Image.Image:
+        name = FORMAT_NAMES[probe.format]
+        try:
+            if not receiver.poll(DECODE_SECONDS):
+                raise MediaRejected(f"This {name} takes too long to decode (over {DECODE_SECONDS} seconds).")
+            outcome = receiver.recv()
+        except EOFError:
+            # The child ended without an answer: killed for its memory, or a decoder crashed on the bytes.
+            outcome = MediaRejected(_over_memory_message(name, limits))
+        if isinstance(outcome, MediaRejected):
+            raise outcome
+        return outcome
+
+    try:
+        yield result
+    finally:
+        receiver.close()
+        child.kill()
+        child.join()
+
+
+def _decode_in_child(
+    path: Path, probe: ImageProbe, long_side: int, limits: MediaLimits, sender: Connection
+) -> None:
+    try:
+        _limit_address_space(limits)
+        with Image.open(path, formats=[probe.format]) as image:
+            outcome: Image.Image | MediaRejected = _decode_reduced(image, probe, long_side)
+    except MemoryError:
+        outcome = MediaRejected(_over_memory_message(FORMAT_NAMES[probe.format], limits))
+    except MediaRejected as refusal:
+        outcome = refusal
+    except Exception:
+        outcome = MediaRejected(f"This {FORMAT_NAMES[probe.format]} is truncated or damaged.")
+    sender.send(outcome)
+    sender.close()
+
+
+def _limit_address_space(limits: MediaLimits) -> None:
+    """Cap this process's address space at what it holds now plus room for the budgeted decode."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:  # no procfs (not Linux): the child still bounds the decode's time
+        return
+    held = int(re.search(r"^VmSize:\s+(\d+) kB", status, re.MULTILINE)[1]) * 1024  # type: ignore[index]
+    cap = held + 2 * limits.decode_budget_bytes + DECODE_HEADROOM_BYTES
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (cap if hard == resource.RLIM_INFINITY else min(cap, hard), hard))
+
+
+def _over_memory_message(name: str, limits: MediaLimits) -> str:
+    return (
+        f"This {name} needs more memory to decode than its size promised; "
+        f"the limit is {describe_size(limits.decode_budget_bytes)}."
+    )
 
 
 def _reducible(image: Image.Image) -> Image.Image:

@@ -11,8 +11,12 @@ class MediaRejected(Exception):
 class MediaLimits:
     max_image_bytes: int = 200 * 1024 * 1024
     max_video_bytes: int = 20 * 1024 * 1024 * 1024
-    # Pillow's decompression-bomb guard is set from this; anything larger is refused before decoding.
+    # Pillow's decompression-bomb guard is set from this and the decode budget; anything larger is refused
+    # before decoding.
     max_image_pixels: int = 250_000_000
+    # The memory a picture may take once decoded, every frame and page of it, counted from its headers before
+    # a pixel is decoded: a small file can declare a picture of gigabytes.
+    decode_budget_bytes: int = 512 * 1024 * 1024
     max_video_pixels: int = 8192 * 4320
     max_video_seconds: int = 4 * 60 * 60
 

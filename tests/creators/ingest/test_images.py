@@ -565,7 +565,10 @@ HINT = "upload JPEG, PNG, WebP, HEIC or TIFF."
     [
         pytest.param("empty.jpg", lambda: b"", "This file is empty.", id="zero-bytes"),
         pytest.param(
-            "cut.jpg", lambda: _cut(_jpeg_bytes()), "This JPEG is truncated or damaged.", id="cut-jpeg"
+            "cut.jpg",
+            lambda: _cut(_jpeg_bytes()),
+            "This JPEG is damaged: the file is cut short. Upload the whole file.",
+            id="cut-jpeg",
         ),
         pytest.param(
             "cut.png", lambda: _cut(_png_bytes()), "This PNG is truncated or damaged.", id="cut-png"
@@ -677,14 +680,21 @@ def test_hostile_bytes_are_refused_never_crash(content: bytes, tmp_path: Path) -
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize(("image_format", "name"), [("WEBP", "WebP"), ("TIFF", "TIFF")], ids=["webp", "tiff"])
-def test_other_truncated_formats_are_refused(image_format: str, name: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("image_format", "message"),
+    [
+        ("WEBP", "This WebP is truncated or damaged."),
+        ("TIFF", "This TIFF is damaged: the file is cut short."),
+    ],
+    ids=["webp", "tiff"],
+)
+def test_other_truncated_formats_are_refused(image_format: str, message: str, tmp_path: Path) -> None:
     buffer = io.BytesIO()
     _photo_like((800, 600)).save(buffer, image_format)
     path = tmp_path / "cut"
     path.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) * 2 // 3])
 
-    with pytest.raises(MediaRejected, match=re.escape(f"This {name} is truncated or damaged.")):
+    with pytest.raises(MediaRejected, match=re.escape(message)):
         probe_image(path, LIMITS)
 
 
