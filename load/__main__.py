@@ -5,11 +5,14 @@
 2. The site as production runs it: gunicorn (two workers of four threads, load/gunicorn_conf.py) and a
    Celery worker on a Redis broker, on loopback, DEBUG off, static files from WhiteNoise.
 3. locust, headless, for a fixed number of users and seconds (load/locustfile.py).
-4. A table per kind of request: requests per second and p50/p95/p99 as locust saw them, the time inside the
+4. The hostile pass (load/attack.py): each attack of the security checks against the same site must be
+   refused cleanly, and no process may have grown past its memory budget.
+5. A table per kind of request: requests per second and p50/p95/p99 as locust saw them, the time inside the
    server and its CPU time; how busy the machine was, and with what; every error.
-5. Everything stopped, the scratch database dropped and the folder removed, whatever happened.
+6. Everything stopped, the scratch database dropped and the folder removed, whatever happened.
 
-The exit status is 1 when a request failed or a process died, 0 otherwise. Response times are reported,
+The exit status is 1 when a request failed, an attack got through or a process died or outgrew its budget, 0
+otherwise. Response times are reported,
 never judged: on a shared machine they measure the neighbours as much as the site.
 
 LOAD_REDIS_URL names the Redis database the run uses as its broker and cache (default: database 10 on the
@@ -120,6 +123,7 @@ def main() -> int:
         locust = _locust_run(options, f"http://127.0.0.1:{port}", scenario, var_dir)
         machine_used = _CpuTime.now().since(machine)
         database_cpu_seconds = _database_cpu_seconds(database_url)
+        attacks_failed = _attacks_print(f"http://127.0.0.1:{port}", scenario, servers)
 
         report = Report.read(var_dir / "locust")
         print()
@@ -134,7 +138,31 @@ def main() -> int:
             f"and whatever else ran. 1-minute load average "
             f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after."
         )
-        return 1 if _errors_print(report, locust, servers) else 0
+        return 1 if _errors_print(report, locust, servers) or attacks_failed else 0
+
+
+def _attacks_print(site: str, scenario: Path, servers: list["_Process"]) -> bool:
+    """Run the hostile pass and print what each attack got and each process's peak memory; whether any
+    attack got through or any process outgrew its budget."""
+    from load import attack  # it imports the tests' hostile files, which need Django set up
+
+    seeded = json.loads(scenario.read_text())
+    accounts = attack.Accounts(
+        buyer_email=seeded["buyers"][0]["email"],
+        buyer_token=seeded["buyers"][0]["api_token"],
+        creator_token=seeded["creator_token"],
+    )
+    print("\nHostile pass:")
+    outcomes = attack.attacks_run(site, accounts)
+    for outcome in outcomes:
+        print(f"  {'refused' if outcome.refused else 'GOT THROUGH'}: {outcome.attack} -> {outcome.answers}")
+    peaks = attack.memory_peaks({server.name: server.pid for server in servers})
+    print("  peak memory: " + ", ".join(f"{name} {mb} MB" for name, mb in peaks.items()))
+    failures = [f"an attack got through: {outcome.attack}" for outcome in outcomes if not outcome.refused]
+    failures += attack.over_budget(peaks)
+    for failure in failures:
+        print(f"ERROR: {failure}")
+    return bool(failures)
 
 
 def _errors_print(report: Report, locust: "_Process", servers: list["_Process"]) -> bool:

@@ -44,6 +44,7 @@ class Scenario:
 
     search_titles: list[str]  # the catalog's titles: searches use their words, as often as titles do
     buyers: list[Buyer]
+    creator_token: str  # a creator's, for the hostile pass after the load (load/attack.py)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,7 +64,7 @@ def site_seed() -> Scenario:
             "SELECT title FROM datasets_dataset WHERE is_public AND title <> '' ORDER BY id",
         )
         titles = [title for (title,) in cursor.fetchall()]
-    return Scenario(search_titles=titles, buyers=buyers)
+    return Scenario(search_titles=titles, buyers=buyers, creator_token=_creator_token())
 
 
 def _catalog_generate() -> None:
@@ -98,3 +99,13 @@ def _buyer_create(number: int) -> Buyer:
     orders.order_pay_test(order=order, buyer=user)
     _token, key = api_token_create(user=user, name="load test")
     return Buyer(email=email, password=BUYER_PASSWORD, api_token=key)
+
+
+def _creator_token() -> str:
+    user = user_signup(
+        email="load-creator@example.com",
+        password=BUYER_PASSWORD,
+        role=User.Role.CREATOR,
+        display_name="Creator",
+    )
+    return api_token_create(user=user, name="load test")[1]
