@@ -157,7 +157,8 @@ class AssetListCreateView(APIView):
 
 
 class AssetDetailView(APIView):
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    # Edits are JSON: a form could not tell the tag "false" from the value false.
+    parser_classes = [JSONParser]
 
     def _asset(self, request: Request, public_id) -> MediaAsset:  # type: ignore[no-untyped-def]
         return get_object_or_404(
