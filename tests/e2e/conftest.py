@@ -1,7 +1,8 @@
 """Browser tests: Playwright driving Debian's Chromium against a live server.
 
 Screenshots go to var/screenshots/ (SCREENSHOT_DIR overrides it), so a person can look at every page a test
-passed through.
+passed through. Every browser context a test opens is watched for Content-Security-Policy violations: a page
+that tries to run or style anything the policy refuses fails the test, even where it still looks right.
 """
 
 import os
@@ -28,8 +29,42 @@ CHROMIUM_ARGS = [
 ]
 
 
+# Reports each violation to the test, through a binding that outlives the page's navigations.
+CSP_WATCH_SCRIPT = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__reportCspViolation(
+    `${event.effectiveDirective} refused ${event.blockedURI || "inline"} on ${event.documentURI}` +
+      (event.sample ? `: ${event.sample}` : "")
+  );
+});
+"""
+
+
+class CspWatchedBrowser:
+    """The browser, with every context it opens reporting Content-Security-Policy violations to `violations`."""
+
+    def __init__(self, browser) -> None:
+        self._browser = browser
+        self.violations: list[str] = []
+
+    def __getattr__(self, name: str):
+        return getattr(self._browser, name)
+
+    def new_context(self, **options):
+        context = self._browser.new_context(**options)
+        context.expose_binding("__reportCspViolation", lambda source, text: self.violations.append(text))
+        context.add_init_script(CSP_WATCH_SCRIPT)
+        # Chromium also logs each refusal to the console, including those no document event reports.
+        context.on("console", self._console)
+        return context
+
+    def _console(self, message) -> None:
+        if "Content Security Policy" in message.text:
+            self.violations.append(f"console: {message.text}")
+
+
 @pytest.fixture(scope="session")
-def browser():
+def chromium():
     if not CHROMIUM.exists():
         message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
         if os.environ.get("CI"):
@@ -45,6 +80,14 @@ def browser():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def browser(chromium) -> Iterator[CspWatchedBrowser]:
+    watched = CspWatchedBrowser(chromium)
+    yield watched
+    if watched.violations:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(dict.fromkeys(watched.violations)))
 
 
 @pytest.fixture
