@@ -12,22 +12,9 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 SCREENSHOT_DIR = Path(
     os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / "var" / "screenshots")
 )
-# Chromium's flags for a closed network and a root user; without the networking ones it keeps trying to reach
-# update and sync services.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
 
 # Reports each violation to the test, through a binding that outlives the page's navigations.
 CSP_WATCH_SCRIPT = """
@@ -61,25 +48,6 @@ class CspWatchedBrowser:
     def _console(self, message) -> None:
         if "Content Security Policy" in message.text:
             self.violations.append(f"console: {message.text}")
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    if not CHROMIUM.exists():
-        message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with pytest.MonkeyPatch.context() as env, sync_playwright() as playwright:
-        # Playwright's sync API keeps an event loop in the tests' thread while the browser lives, which
-        # Django takes for async code; the ORM calls the tests make there are synchronous and safe. Browser
-        # tests run last (tests/conftest.py), so no other test runs with this set.
-        env.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

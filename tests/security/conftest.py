@@ -5,7 +5,7 @@ import pytest
 
 from datasets.models import Dataset
 from tests.datasets.conftest import photo_bytes, publish_first_version, store_sellable
-from tests.e2e.conftest import browser, chromium, page  # noqa: F401 (fixtures)
+from tests.e2e.conftest import browser, page  # noqa: F401 (fixtures; the one Chromium is tests/conftest.py's)
 
 
 def curation_form(description: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 from django.test import override_settings
+from playwright.sync_api import expect
 
 from marketplace.checks import content_security_policy_check
 from marketplace.csp import S3_BACKEND, storage_origins
@@ -158,3 +159,14 @@ def test_the_deployment_checklist_refuses_a_site_sending_no_policy(settings):
     ]
 
     assert [warning.id for warning in content_security_policy_check()] == ["marketplace.W001"]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_api_docs_render_in_a_browser_within_the_policy(page, browser):
+    page.goto("/api/docs/")
+
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("API")
+    page.locator(".opblock-summary").first.click()  # an operation opened: its parameters and schemas drawn
+    expect(page.locator(".opblock-body").first).to_be_visible()
+    assert browser.violations == []
