@@ -3,10 +3,7 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
-from xml.etree.ElementTree import Element
 
-import markdown
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
@@ -15,7 +12,6 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
-from markdown.treeprocessors import Treeprocessor
 from rest_framework.exceptions import ValidationError as ParamsError
 
 from creators.forms import add_service_errors
@@ -27,6 +23,7 @@ from licensing.views.review import reviewer_required
 from . import selectors, services
 from .catalog_api import catalog_params
 from .forms import DatasetForm, VersionBuildForm, VersionWithdrawForm, VisibilityForm
+from .markup import markdown_to_safe_html
 from .models import Dataset, DatasetVersion, MediaType, Offer
 from .packaging.description import CROISSANT_NAME, DATASHEET_NAME
 from .templatetags import prices
@@ -179,32 +176,6 @@ def dataset_visibility(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 # --- The public page --------------------------------------------------------------------------------------
-
-SAFE_URL_SCHEMES = {"", "http", "https", "mailto"}
-
-
-class _DropUnsafeUrls(Treeprocessor):
-    """Links and images only to the web or within the page: no `javascript:` or `data:` URLs."""
-
-    def run(self, root: Element) -> None:
-        for element in root.iter():
-            for attribute in ("href", "src"):
-                url = element.get(attribute)
-                if url is not None and urlsplit(url.strip()).scheme.lower() not in SAFE_URL_SCHEMES:
-                    del element.attrib[attribute]
-
-
-def markdown_to_safe_html(text: str) -> str:
-    """Markdown rendered with any raw HTML in it shown as text and unsafe URLs dropped.
-
-    The datasheet is our own file, but built from curators' and creators' words: it is treated as untrusted.
-    """
-    renderer = markdown.Markdown(extensions=["tables"], output_format="html")
-    # Without these, raw HTML blocks and inline tags are passed through; now they are escaped like text.
-    renderer.preprocessors.deregister("html_block")
-    renderer.inlinePatterns.deregister("html")
-    renderer.treeprocessors.register(_DropUnsafeUrls(renderer), "drop_unsafe_urls", 0)
-    return renderer.convert(text)
 
 
 def _stored_document(version: DatasetVersion, path: str) -> bytes | None:

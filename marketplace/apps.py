@@ -9,7 +9,7 @@ class MarketplaceConfig(AppConfig):
         from datasets.signals import revocation_recorded, version_published
         from licensing.signals import biometric_retention_ending, review_decided
 
-        from . import receivers
+        from . import checks, receivers  # noqa: F401 (checks registers itself)
 
         review_decided.connect(receivers.review_decision_email, dispatch_uid="review-decision-email")
         biometric_retention_ending.connect(

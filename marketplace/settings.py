@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -71,6 +72,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, so the static files it answers carry the policy too.
+    "marketplace.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -404,6 +407,31 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 CSRF_FAILURE_VIEW = "marketplace.views.csrf_failure"
+
+# --- Content Security Policy ----------------------------------------------------------------------------
+# Pages run and style themselves only from the site's own files: no inline script, style attribute or
+# handler, so a tag an attacker slips into a page does nothing. marketplace/checks.py keeps it that way, and
+# marketplace/csp.py adds the media bucket's origin to img-src, media-src and connect-src.
+# Buying and Stripe onboarding post to the site, which redirects to Stripe: browsers check form-action against
+# where a form's redirects lead too.
+_STRIPE_FORM_TARGETS = (
+    ["https://checkout.stripe.com", "https://connect.stripe.com"] if STRIPE_SECRET_KEY else []
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # data: for the icons (chevrons, checkmarks) Pico's stylesheet draws as inline SVG.
+        "img-src": [SELF, "data:"],
+        "media-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF, *_STRIPE_FORM_TARGETS],
+        "frame-ancestors": [NONE],
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -183,6 +183,41 @@ def s3_bucket(s3_endpoint, settings) -> Iterator[S3Bucket]:
     client.delete_bucket(Bucket=S3_BUCKET)
 
 
+# Browser tests (tests/e2e, tests/security): one Chromium for the whole run, as Playwright's sync API allows
+# one per thread.
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+# Chromium's flags for a closed network and a root user; without the networking ones it keeps trying to reach
+# update and sync services.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not CHROMIUM.exists():
+        message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with pytest.MonkeyPatch.context() as env, sync_playwright() as playwright:
+        # Playwright's sync API keeps an event loop in the tests' thread while the browser lives, which
+        # Django takes for async code; the ORM calls the tests make there are synchronous and safe. Browser
+        # tests run last (tests/conftest.py), so no other test runs with this set.
+        env.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
 @pytest.fixture
 def password() -> str:
     return DEFAULT_PASSWORD

@@ -44,7 +44,7 @@ def test_the_earnings_page_shows_every_sale_that_used_the_creators_work(client, 
     assert page.count("$160.00") >= 3
     assert "\N{MINUS SIGN}$160.00" in page
     assert "pending: payments not configured" in page
-    assert 'class="columns"' in page and "--share: 100%" in page
+    assert 'class="columns"' in page and 'data-share="100"' in page
 
 
 def test_the_totals_are_net_of_refunds(sold):
