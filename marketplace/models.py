@@ -175,6 +175,59 @@ class Membership(models.Model):
         return f"{self.user} in {self.organization}"
 
 
+class Invitation(models.Model):
+    """An owner's invitation of an email address into an organization, accepted by a buyer signed in with it.
+
+    The owner never learns whether the address has an account: the email tells its owner what to do.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        CANCELLED = "cancelled", "Cancelled"
+
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.PENDING: frozenset({Status.ACCEPTED, Status.CANCELLED}),
+        Status.ACCEPTED: frozenset(),
+        Status.CANCELLED: frozenset(),
+    }
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    # Normalised (lower case), as accounts store theirs.
+    email = models.EmailField(max_length=254)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="invitations_sent"
+    )
+    sent_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "email"],
+                condition=models.Q(status="pending"),
+                name="invitation_one_pending_per_email",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "accepted", "cancelled"]),
+                name="invitation_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.organization}"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+
 class Order(models.Model):
     """A purchase of one license tier on one dataset version, at the price the server computed."""
 

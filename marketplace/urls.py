@@ -40,10 +40,16 @@ account_patterns = [
     path("licenses/", licenses.license_list, name="license-list"),
     path("organizations/", organizations.organization_list, name="organization-list"),
     path(
-        "organizations/<uuid:public_id>/members/",
-        organizations.member_add,
-        name="organization-member-add",
+        "organizations/<uuid:public_id>/invitations/",
+        organizations.invitation_send,
+        name="organization-invite",
     ),
+    path(
+        "organizations/<uuid:public_id>/invitations/<uuid:invitation_id>/cancel/",
+        organizations.invitation_cancel,
+        name="organization-invitation-cancel",
+    ),
+    path("invitations/<uuid:public_id>/", organizations.invitation, name="invitation"),
     path(
         "organizations/<uuid:public_id>/members/<int:user_id>/remove/",
         organizations.member_remove,
