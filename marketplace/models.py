@@ -54,6 +54,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # When the owner of the address proved it by opening the link of the sign-up email. Accounts made any other
+    # way (staff, demo data) are confirmed when made; an inactive account without it only ever signed up, so a
+    # new sign-up with its address may replace its details, where a deactivated account stays as staff left it.
+    email_confirmed_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
 
     objects: ClassVar[UserManager] = UserManager()
 

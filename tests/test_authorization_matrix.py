@@ -39,6 +39,7 @@ PUBLIC = {
     "datasets:api-dataset": "the public catalog",
     "licensing:terms": "license texts are public",
     "password_reset_confirm": "the signed token in the link is the authority",
+    "signup-confirm": "the signed token in the link is the authority (tests/security/test_enumeration.py)",
     "download": "the signed, expiring token in the link is the authority (tests/marketplace/test_license_pages.py)",
     "licensing:release-sign": "the signed token in the link is the authority (tests/licensing)",
 }

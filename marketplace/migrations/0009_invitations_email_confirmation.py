@@ -6,6 +6,7 @@ import uuid
 from django.conf import settings
 from django.db import migrations, models
 
+# Accounts that exist already were made before sign-ups needed confirming: the default marks them confirmed.
 
 class Migration(migrations.Migration):
 
@@ -14,6 +15,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddField(
+            model_name='user',
+            name='email_confirmed_at',
+            field=models.DateTimeField(blank=True, default=django.utils.timezone.now, null=True),
+        ),
         migrations.CreateModel(
             name='Invitation',
             fields=[

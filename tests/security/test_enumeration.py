@@ -1,25 +1,38 @@
-"""No account enumeration: organization invitations answer a known email exactly as an unknown one, doing the
-same work (one queued task); only the email, read by the address's owner, says which. Each test is the
-attacker's pair of requests and the answers they must not tell apart."""
+"""No account enumeration: sign-up, password reset and organization invitations answer a known email exactly as
+an unknown one, doing the same work (one password hash, one queued task); only the email, read by the address's
+owner, says which. Each test is the attacker's pair of requests and the answers they must not tell apart."""
 
+import datetime
 import re
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
+from django.contrib.auth.hashers import MD5PasswordHasher
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from creators.outbox.models import QueuedTask
-from marketplace.models import Invitation, Membership
+from marketplace.models import Invitation, Membership, User
 from marketplace.services import orders, organizations
+from marketplace.tokens import account_confirmation_token
 from tests.factories import BuyerFactory
 from tests.marketplace.test_orders import put_on_sale
 
 pytestmark = pytest.mark.django_db
 
 UNKNOWN = "nobody-here@example.com"
+PASSWORD = "a-long-and-unusual-passphrase"
+SIGNUP = {
+    "role": "buyer",
+    "display_name": "",
+    "country": "",
+    "password1": PASSWORD,
+    "password2": PASSWORD,
+}
 # What differs between any two responses (a fresh CSRF token, ids, clock minutes), whatever the address.
 _VARYING = [
     (re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"'), 'name="csrfmiddlewaretoken" value="…"'),
@@ -37,8 +50,153 @@ def _seen(response, email: str) -> tuple[int, list[tuple[str, int]], str]:
     return response.status_code, response.redirect_chain, text
 
 
+@pytest.fixture
+def hashes(monkeypatch) -> list[str]:
+    """Every password hash computed (the tests' hasher is MD5: making and checking a hash both encode)."""
+    computed: list[str] = []
+    encode = MD5PasswordHasher.encode
+
+    def counting(self, password, salt):  # type: ignore[no-untyped-def]
+        computed.append(password)
+        return encode(self, password, salt)
+
+    monkeypatch.setattr(MD5PasswordHasher, "encode", counting)
+    return computed
+
+
 def _queued_tasks() -> list[str]:
     return list(QueuedTask.objects.order_by("pk").values_list("task_name", flat=True))
+
+
+# --- Sign-up ----------------------------------------------------------------------------------------------
+
+
+def test_signup_with_a_taken_email_answers_and_works_as_with_a_new_one(buyer, hashes):
+    answers, work = [], []
+    for email in (buyer.email, UNKNOWN):
+        hashes.clear()
+        QueuedTask.objects.all().delete()
+        response = Client().post(reverse("signup"), {**SIGNUP, "email": email}, follow=True)
+        answers.append(_seen(response, email))
+        work.append((len(hashes), _queued_tasks()))
+
+    assert answers[0] == answers[1]
+    assert answers[0][1] == [(reverse("signup-sent"), 302)]
+    assert "<email>" in answers[0][2]
+    assert work[0] == work[1] == (1, ["marketplace.tasks.email_send"])
+
+
+def test_signup_emails_tell_only_the_address_owner_which_it_was(buyer, password, sent_emails):
+    Client().post(reverse("signup"), {**SIGNUP, "email": buyer.email.upper()})
+    Client().post(reverse("signup"), {**SIGNUP, "email": UNKNOWN})
+
+    to_owner, to_newcomer = sent_emails()
+    assert to_owner.to == [buyer.email]
+    assert "tried to sign up" in to_owner.body and "/account/password/reset/" in to_owner.body
+    assert to_newcomer.to == [UNKNOWN] and "/account/signup/confirm/" in to_newcomer.body
+    buyer.refresh_from_db()
+    assert buyer.is_active and buyer.check_password(password)
+
+
+def _confirmation_link(sent_emails) -> str:
+    body = sent_emails()[-1].body
+    return re.search(r"https?://[^/\s]+(/account/signup/confirm/\S+/)", body).group(1)
+
+
+def test_a_confirmation_link_works_once(client, sent_emails):
+    client.post(reverse("signup"), {**SIGNUP, "email": UNKNOWN})
+    link = _confirmation_link(sent_emails)
+
+    first = client.get(link)
+    client.logout()
+    again = client.get(link)
+
+    assert first.status_code == 302 and User.objects.get(email=UNKNOWN).is_active
+    assert again.status_code == 400
+    assert "This link no longer works" in again.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_an_expired_confirmation_link_gets_a_clear_page_and_opens_nothing(client, sent_emails, monkeypatch):
+    client.post(reverse("signup"), {**SIGNUP, "email": UNKNOWN})
+    link = _confirmation_link(sent_emails)
+    later = datetime.datetime.now() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT + 60)
+    monkeypatch.setattr(account_confirmation_token, "_now", lambda: later)
+
+    response = client.get(link)
+
+    assert response.status_code == 400 and "This link no longer works" in response.content.decode()
+    assert not User.objects.get(email=UNKNOWN).is_active
+
+
+@pytest.mark.parametrize(
+    ("uidb64", "token"),
+    [
+        ("MQ", "not-a-real-token"),
+        ("!!!!", "c8b-0123456789abcdef"),
+        ("OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5", "c8b-0123456789abcdef"),  # a number no id column holds
+        ("bm90LWEtbnVtYmVy", "c8b-0123456789abcdef"),  # "not-a-number"
+        ("_w", "c8b-0123456789abcdef"),  # not UTF-8
+    ],
+)
+def test_a_forged_confirmation_link_gets_a_clear_page_not_an_error(client, buyer, uidb64, token):
+    response = client.get(reverse("signup-confirm", args=[uidb64, token]))
+
+    assert response.status_code == 400
+    assert "This link no longer works" in response.content.decode()
+
+
+def test_a_forged_link_for_an_unconfirmed_account_does_not_open_it(client, sent_emails):
+    client.post(reverse("signup"), {**SIGNUP, "email": UNKNOWN})
+    user = User.objects.get(email=UNKNOWN)
+    uid = _confirmation_link(sent_emails).split("/")[-3]
+
+    response = client.get(reverse("signup-confirm", args=[uid, "cbk-0123456789abcdef0123456789abcdef"]))
+
+    assert response.status_code == 400
+    user.refresh_from_db()
+    assert not user.is_active
+
+
+def test_an_unconfirmed_account_cannot_log_in_and_gets_the_words_anyone_gets(client):
+    client.post(reverse("signup"), {**SIGNUP, "email": UNKNOWN})
+
+    unconfirmed = Client().post(reverse("login"), {"username": UNKNOWN, "password": PASSWORD})
+    stranger = Client().post(reverse("login"), {"username": "x" + UNKNOWN, "password": PASSWORD})
+
+    assert unconfirmed.status_code == stranger.status_code == 200
+    errors = unconfirmed.context["form"].non_field_errors()
+    assert errors == stranger.context["form"].non_field_errors()
+    assert "Open the link in the email we sent you" in errors[0]
+    assert "_auth_user_id" not in unconfirmed.wsgi_request.session
+
+
+# --- Password reset ---------------------------------------------------------------------------------------
+
+
+def test_password_reset_for_a_known_email_answers_and_works_as_for_an_unknown_one(buyer, hashes):
+    answers, work = [], []
+    for email in (buyer.email, UNKNOWN):
+        QueuedTask.objects.all().delete()
+        with CaptureQueriesContext(connection) as queries:
+            response = Client().post(reverse("password_reset"), {"email": email}, follow=True)
+        answers.append(_seen(response, email))
+        work.append((len(queries), _queued_tasks()))
+
+    assert answers[0] == answers[1]
+    assert answers[0][1] == [(reverse("password_reset_done"), 302)]
+    assert work[0] == work[1]
+    assert work[0][1] == ["marketplace.tasks.password_reset_send"]
+    assert hashes == []
+
+
+def test_the_worker_sends_the_reset_email_to_the_account_and_nothing_for_an_unknown_email(buyer, sent_emails):
+    Client().post(reverse("password_reset"), {"email": UNKNOWN})
+    Client().post(reverse("password_reset"), {"email": buyer.email})
+
+    (email,) = sent_emails()
+    assert email.to == [buyer.email]
+    assert f"{settings.SITE_URL}/account/password/reset/" in email.body
 
 
 # --- Organization invitations -----------------------------------------------------------------------------
