@@ -59,6 +59,11 @@ def creator_profile_create(*, user_id: int, display_name: str, country: str = ""
     return CreatorProfile.objects.create(user_id=user_id, display_name=display_name.strip(), country=country)
 
 
+def creator_profile_discard(*, user_id: int) -> None:
+    """Delete the profile of an account whose sign-up was never confirmed (only then): nobody could use it yet."""
+    CreatorProfile.objects.filter(user_id=user_id).delete()
+
+
 def media_limits() -> MediaLimits:
     return MediaLimits(
         max_image_bytes=settings.MEDIA_MAX_IMAGE_BYTES,

@@ -20,7 +20,7 @@ from bench import bench_catalog_scale as scale
 from datasets.models import Dataset
 from marketplace.management.commands.seed_demo import DEMO_DATASET
 from marketplace.models import User
-from marketplace.services import api_token_create, orders, user_signup
+from marketplace.services import api_token_create, orders, user_create
 
 # Big enough for a catalog of many pages with searches of every selectivity; small enough to generate in a
 # few seconds.
@@ -90,7 +90,7 @@ def _previews_share_demo_images() -> None:
 def _buyer_create(number: int) -> Buyer:
     """A buyer with a research license on the demo dataset, bought through the test checkout, and a token."""
     email = f"load-buyer-{number}@example.com"
-    user = user_signup(
+    user = user_create(
         email=email, password=BUYER_PASSWORD, role=User.Role.BUYER, display_name=f"Buyer {number}"
     )
     order = orders.order_create(

@@ -3,10 +3,9 @@ from typing import Any
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
-from django.template import loader
 
 from .models import ApiToken, User
-from .tasks import email_send
+from .tasks import password_reset_send
 
 
 class SignupForm(forms.Form):
@@ -47,10 +46,8 @@ class SignupForm(forms.Form):
     )
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email address already exists. Log in instead?")
-        return email
+        # Whether an account has the address is for the email to say, never this form (no enumeration).
+        return str(self.cleaned_data["email"]).strip().lower()
 
     def clean_country(self) -> str:
         country = self.cleaned_data["country"].strip().upper()
@@ -80,28 +77,23 @@ class LoginForm(AuthenticationForm):
     )
     error_messages = {
         **AuthenticationForm.error_messages,
-        "invalid_login": "That email and password do not match an account. Check both and try again.",
+        # The same words for an account whose sign-up is not confirmed yet, so nobody learns it exists.
+        "invalid_login": (
+            "That email and password do not match an account. Check both and try again. "
+            "Just signed up? Open the link in the email we sent you first."
+        ),
     }
 
 
 class QueuedPasswordResetForm(PasswordResetForm):
-    """Password reset whose email goes out through the worker, so a slow mail server never holds a request."""
+    """Password reset that only queues the address: the worker looks for accounts and sends the emails.
 
-    def send_mail(
-        self,
-        subject_template_name: str,
-        email_template_name: str,
-        context: dict[str, Any],
-        from_email: str | None,
-        to_email: str,
-        html_email_template_name: str | None = None,
-    ) -> None:
-        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
-        body = loader.render_to_string(email_template_name, context)
-        html_body = (
-            loader.render_to_string(html_email_template_name, context) if html_email_template_name else None
-        )
-        email_send.delay_on_commit(subject=subject, body=body, to=[to_email], html_body=html_body)
+    The request does the same for an address with an account as for one without, so neither its answer nor
+    its time tells them apart, and a slow mail server never holds it.
+    """
+
+    def save(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        password_reset_send.delay_on_commit(email=self.cleaned_data["email"])
 
 
 class ApiTokenCreateForm(forms.Form):

@@ -54,6 +54,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # When the owner of the address proved it by opening the link of the sign-up email. Accounts made any other
+    # way (staff, demo data) are confirmed when made; an inactive account without it only ever signed up, so a
+    # new sign-up with its address may replace its details, where a deactivated account stays as staff left it.
+    email_confirmed_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -173,6 +177,59 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.organization}"
+
+
+class Invitation(models.Model):
+    """An owner's invitation of an email address into an organization, accepted by a buyer signed in with it.
+
+    The owner never learns whether the address has an account: the email tells its owner what to do.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        CANCELLED = "cancelled", "Cancelled"
+
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.PENDING: frozenset({Status.ACCEPTED, Status.CANCELLED}),
+        Status.ACCEPTED: frozenset(),
+        Status.CANCELLED: frozenset(),
+    }
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    # Normalised (lower case), as accounts store theirs.
+    email = models.EmailField(max_length=254)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="invitations_sent"
+    )
+    sent_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "email"],
+                condition=models.Q(status="pending"),
+                name="invitation_one_pending_per_email",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "accepted", "cancelled"]),
+                name="invitation_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.organization}"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
 
 
 class Order(models.Model):

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.db.models import QuerySet, Sum
+from django.db.models import Prefetch, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +20,7 @@ from datasets.signing_key import PublishedKey, key_that_signed
 
 from .models import (
     ApiToken,
+    Invitation,
     LedgerEntry,
     LicenseGrant,
     Membership,
@@ -50,6 +51,24 @@ def api_token_for_key(*, key: str) -> ApiToken | None:
     if token is None or (token.expires_at is not None and token.expires_at <= timezone.now()):
         return None
     return token
+
+
+def memberships_of_user(*, user: User) -> QuerySet[Membership]:
+    """The organizations someone is in, with their members and (as `pending_invitations`) open invitations."""
+    pending = Invitation.objects.filter(status=Invitation.Status.PENDING).order_by("-sent_at")
+    return (
+        Membership.objects.filter(user=user)
+        .select_related("organization")
+        .prefetch_related(
+            "organization__memberships__user",
+            Prefetch("organization__invitations", queryset=pending, to_attr="pending_invitations"),
+        )
+        .order_by("-is_default", "organization__name")
+    )
+
+
+def invitation_by_public_id(*, public_id: Any) -> Invitation | None:
+    return Invitation.objects.select_related("organization").filter(public_id=public_id).first()
 
 
 def orders_of_buyer(*, user: User) -> QuerySet[Order]:

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
 from marketplace import payments
-from marketplace.services import payouts, revocations
+from marketplace.services import accounts, payouts, revocations
 
 
 @shared_task(
@@ -24,6 +24,17 @@ def email_send(*, subject: str, body: str, to: list[str], html_body: str | None 
     if html_body:
         message.attach_alternative(html_body, "text/html")
     message.send()
+
+
+@shared_task(
+    autoretry_for=(smtplib.SMTPException, OSError),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def password_reset_send(*, email: str) -> None:
+    """Find the accounts with this address and email each a reset link; the request only queued the address."""
+    accounts.password_reset_send(email=email)
 
 
 @shared_task(

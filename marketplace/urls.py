@@ -10,6 +10,8 @@ from .views import earnings, licenses, organizations, webhooks
 
 account_patterns = [
     path("signup/", views.signup, name="signup"),
+    path("signup/sent/", views.signup_sent, name="signup-sent"),
+    path("signup/confirm/<uidb64>/<token>/", views.signup_confirm, name="signup-confirm"),
     path(
         "login/",
         auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
@@ -40,10 +42,16 @@ account_patterns = [
     path("licenses/", licenses.license_list, name="license-list"),
     path("organizations/", organizations.organization_list, name="organization-list"),
     path(
-        "organizations/<uuid:public_id>/members/",
-        organizations.member_add,
-        name="organization-member-add",
+        "organizations/<uuid:public_id>/invitations/",
+        organizations.invitation_send,
+        name="organization-invite",
     ),
+    path(
+        "organizations/<uuid:public_id>/invitations/<uuid:invitation_id>/cancel/",
+        organizations.invitation_cancel,
+        name="organization-invitation-cancel",
+    ),
+    path("invitations/<uuid:public_id>/", organizations.invitation, name="invitation"),
     path(
         "organizations/<uuid:public_id>/members/<int:user_id>/remove/",
         organizations.member_remove,

@@ -224,6 +224,21 @@ def password() -> str:
 
 
 @pytest.fixture
+def sent_emails(mailoutbox) -> Any:
+    """Runs the tasks the test queued (they wait in the outbox) in this process, as the worker would, and
+    returns every email sent so far: what each address received, without a worker process."""
+    from creators.outbox.models import QueuedTask
+
+    def run() -> list[Any]:
+        for queued in QueuedTask.objects.order_by("pk"):
+            celery_app.tasks[queued.task_name].apply(args=queued.args, kwargs=queued.kwargs).get()
+            queued.delete()
+        return list(mailoutbox)
+
+    return run
+
+
+@pytest.fixture
 def creator(db):
     return CreatorFactory()
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from creators.models import UploadSession
 from marketplace.models import ApiToken
-from marketplace.services import api_token_create, orders, revocations
+from marketplace.services import api_token_create, orders, organizations, revocations
 from tests.factories import (
     BuyerFactory,
     ConsentFactory,
@@ -39,6 +39,7 @@ PUBLIC = {
     "datasets:api-dataset": "the public catalog",
     "licensing:terms": "license texts are public",
     "password_reset_confirm": "the signed token in the link is the authority",
+    "signup-confirm": "the signed token in the link is the authority (tests/security/test_enumeration.py)",
     "download": "the signed, expiring token in the link is the authority (tests/marketplace/test_license_pages.py)",
     "licensing:release-sign": "the signed token in the link is the authority (tests/licensing)",
 }
@@ -69,11 +70,20 @@ def world(media_root) -> World:
     grant = orders.order_pay_test(order=paid, buyer=buyer)
     pending = orders.order_create(buyer=buyer, dataset=version.dataset, terms_slug="commercial")
     endpoint = revocations.webhook_endpoint_create(actor=buyer, url="https://example.com/hooks")
+    # Addressed to the buyer: theirs to open, and to cancel as the organization's owner.
+    invitation = organizations.invitation_send(
+        organization=grant.organization, actor=buyer, email=buyer.email
+    )
     slug = {"slug": version.dataset.slug}
     by_version = {**slug, "number": version.number}
     objects = {
         "api-token-revoke": {"token_id": token.pk},
-        "organization-member-add": {"public_id": grant.organization.public_id},
+        "organization-invite": {"public_id": grant.organization.public_id},
+        "organization-invitation-cancel": {
+            "public_id": grant.organization.public_id,
+            "invitation_id": invitation.public_id,
+        },
+        "invitation": {"public_id": invitation.public_id},
         "organization-member-remove": {"public_id": grant.organization.public_id, "user_id": buyer.pk},
         "license-detail": {"public_id": grant.public_id},
         "checkout": {"public_id": pending.public_id},
@@ -162,6 +172,7 @@ OWNED_BY = {
         "api-license",
         "api-token-revoke",
         "organization-",
+        "invitation",
         "webhook-",
         "api-webhook",
     },

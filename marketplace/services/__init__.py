@@ -6,7 +6,10 @@ from .accounts import (
     api_token_create,
     api_token_revoke,
     api_token_touch,
+    password_reset_send,
     reviewer_grant,
+    user_confirm,
+    user_create,
     user_signup,
 )
 
@@ -15,6 +18,9 @@ __all__ = [
     "api_token_create",
     "api_token_revoke",
     "api_token_touch",
+    "password_reset_send",
     "reviewer_grant",
+    "user_confirm",
+    "user_create",
     "user_signup",
 ]

@@ -8,6 +8,8 @@ from .accounts import (
     csrf_failure,
     home,
     signup,
+    signup_confirm,
+    signup_sent,
 )
 from .health import healthz, readyz
 from .signing_keys import signing_key_by_id_pem, signing_key_pem, signing_keys_json
@@ -24,4 +26,6 @@ __all__ = [
     "signing_key_pem",
     "signing_keys_json",
     "signup",
+    "signup_confirm",
+    "signup_sent",
 ]

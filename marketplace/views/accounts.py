@@ -13,6 +13,8 @@ from marketplace.models import ApiToken
 
 # The session key under which a freshly created token's key waits to be shown, once.
 NEW_TOKEN_SESSION_KEY = "new_api_token"  # noqa: S105 (a session key name, not a secret)
+# The address a sign-up's email went to, for the page that says to look for it.
+SIGNUP_EMAIL_SESSION_KEY = "signup_email"
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
@@ -33,7 +35,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            user = services.user_signup(
+            email = services.user_signup(
                 email=data["email"],
                 password=data["password1"],
                 role=data["role"],
@@ -43,12 +45,30 @@ def signup(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(
-                request, f"Welcome, {user.get_short_name()}. Your {user.get_role_display()} account is ready."
-            )
-            return redirect("home")
+            # The same answer whether or not the address has an account: the email tells its owner which.
+            request.session[SIGNUP_EMAIL_SESSION_KEY] = email
+            return redirect("signup-sent")
     return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def signup_sent(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "registration/signup_sent.html", {"email": request.session.get(SIGNUP_EMAIL_SESSION_KEY)}
+    )
+
+
+def signup_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    """The link of the sign-up email: the account opens and its owner is logged in."""
+    try:
+        user = services.user_confirm(uidb64=uidb64, token=token)
+    except ValidationError:
+        return render(request, "registration/signup_confirm_invalid.html", status=400)
+    request.session.pop(SIGNUP_EMAIL_SESSION_KEY, None)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    messages.success(
+        request, f"Welcome, {user.get_short_name()}. Your {user.get_role_display()} account is ready."
+    )
+    return redirect("home")
 
 
 @login_required

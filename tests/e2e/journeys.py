@@ -1,11 +1,16 @@
-"""Steps and checks the browser tests share: logging in, drawing a signature, keyboard use, labels, phone width."""
+"""Steps and checks the browser tests share: logging in, confirming a sign-up, drawing a signature, keyboard use, labels, phone width."""
 
+import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from playwright.sync_api import Locator, Page, ViewportSize
 
 from marketplace.models import User
+
+if TYPE_CHECKING:
+    from tests.conftest import WorkerProcess
 
 # Real camera photos (JPEG and HEIC), kept beside the project rather than in it.
 CAMERA_CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "camera-samples"
@@ -19,6 +24,13 @@ def log_in(page: Page, user: User, password: str) -> None:
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+
+
+def open_the_emailed_sign_up_link(page: Page, worker: "WorkerProcess", email: str) -> None:
+    """Read the sign-up email the worker sent to `email` and open its confirmation link, as the person would."""
+    worker.wait_for(lambda: any(f"To: {email}" in mail for mail in worker.sent_emails()))
+    mail = next(mail for mail in worker.sent_emails() if f"To: {email}" in mail)
+    page.goto(re.search(r"https?://[^/\s]+(/account/signup/confirm/\S+/)", mail).group(1))
 
 
 def open_from_the_menu(page: Page, name: str) -> None:

@@ -4,11 +4,12 @@ import pytest
 from playwright.sync_api import expect
 
 from marketplace.models import User
+from tests.e2e.journeys import open_the_emailed_sign_up_link
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_creator_signs_up_logs_out_and_logs_back_in(page, screenshot):
+def test_a_creator_signs_up_confirms_by_email_logs_out_and_logs_back_in(page, screenshot, live_worker):
     page.goto("/")
     screenshot(page, "01-home")
     page.get_by_role("button", name="Join as a creator").click()
@@ -22,9 +23,14 @@ def test_a_creator_signs_up_logs_out_and_logs_back_in(page, screenshot):
     screenshot(page, "02-signup-filled")
     page.get_by_role("button", name="Create account").click()
 
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    expect(page.get_by_text("ines@example.com")).to_be_visible()
+    screenshot(page, "03-check-your-email")
+    open_the_emailed_sign_up_link(page, live_worker, "ines@example.com")
+
     expect(page.get_by_role("status")).to_contain_text("Your Creator account is ready")
     expect(page.locator(".role-badge")).to_have_text("Creator")
-    screenshot(page, "03-signed-up")
+    screenshot(page, "04-confirmed")
     assert User.objects.get(email="ines@example.com").creator_profile.country == "PT"
 
     page.get_by_role("button", name="Log out").click()
@@ -36,7 +42,7 @@ def test_a_creator_signs_up_logs_out_and_logs_back_in(page, screenshot):
     expect(page.locator(".role-badge")).to_have_text("Creator")
     page.get_by_role("link", name="Inês Duarte").click()
     expect(page.get_by_role("heading", name="Your account")).to_be_visible()
-    screenshot(page, "04-account")
+    screenshot(page, "05-account")
 
 
 def test_signup_errors_are_shown_beside_their_fields(page, screenshot):

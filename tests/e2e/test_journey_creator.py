@@ -31,6 +31,7 @@ from tests.e2e.journeys import (
     fill_in_the_release_as_the_model,
     log_in,
     open_from_the_menu,
+    open_the_emailed_sign_up_link,
     press_with_keyboard,
     tab_to,
 )
@@ -84,6 +85,8 @@ def test_journey_1_a_creator_signs_up_uploads_gets_a_release_signed_and_gives_co
     check_page(page, screenshot, "01-sign-up")
     check_page_on_a_phone(page, screenshot, "01-sign-up")
     press_with_keyboard(page, page.get_by_role("button", name="Create account"))
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    open_the_emailed_sign_up_link(page, live_worker, "ines@example.com")
     expect(page.get_by_role("status")).to_contain_text("Your Creator account is ready")
     check_page(page, screenshot, "02-signed-up")
 

@@ -60,7 +60,10 @@ def market() -> Market:
     holder = buy(second)
     owner = holder.order.buyer
     colleague = BuyerFactory()
-    organizations.membership_add(organization=holder.organization, actor=owner, email=colleague.email)
+    invitation = organizations.invitation_send(
+        organization=holder.organization, actor=owner, email=colleague.email
+    )
+    organizations.invitation_accept(public_id=invitation.public_id, user=colleague)
     return Market(
         asset=asset,
         with_asset=second,

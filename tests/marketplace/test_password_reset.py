@@ -4,28 +4,44 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
+from creators.outbox.models import QueuedTask
+
 pytestmark = pytest.mark.django_db
 
 
-def test_reset_for_an_unknown_email_says_the_same_and_queues_nothing(
-    client, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks() as callbacks:
-        response = client.post(reverse("password_reset"), {"email": "nobody@example.com"})
+def test_reset_for_an_unknown_email_says_the_same_and_the_worker_sends_nothing(client, sent_emails):
+    response = client.post(reverse("password_reset"), {"email": "nobody@example.com"})
 
     assert response.status_code == 302
     assert response["Location"] == reverse("password_reset_done")
-    assert callbacks == []
+    assert sent_emails() == []
 
 
-def test_reset_email_is_queued_for_the_worker_not_sent_in_the_request(
-    client, buyer, mailoutbox, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks() as callbacks:
-        client.post(reverse("password_reset"), {"email": buyer.email})
+def test_reset_queues_the_address_for_the_worker_and_sends_nothing_in_the_request(client, buyer, mailoutbox):
+    client.post(reverse("password_reset"), {"email": buyer.email.upper()})
 
-    assert len(callbacks) == 1
+    (queued,) = QueuedTask.objects.all()
+    assert queued.task_name == "marketplace.tasks.password_reset_send"
+    assert queued.kwargs == {"email": buyer.email.upper()}
     assert mailoutbox == []
+
+
+def test_the_worker_emails_the_usual_reset_link_to_the_account_only(client, buyer, sent_emails):
+    client.post(reverse("password_reset"), {"email": buyer.email.upper()})
+
+    (email,) = sent_emails()
+    assert email.to == [buyer.email]
+    assert email.subject == f"Reset your {settings.SITE_NAME} password"
+    assert f"{settings.SITE_URL}/account/password/reset/" in email.body
+
+
+def test_an_account_whose_signup_is_not_confirmed_gets_no_reset_email(client, buyer, sent_emails):
+    buyer.is_active, buyer.email_confirmed_at = False, None
+    buyer.save()
+
+    client.post(reverse("password_reset"), {"email": buyer.email})
+
+    assert sent_emails() == []
 
 
 @pytest.mark.parametrize("email", ["", "not-an-email", "a" * 300 + "@example.com"])
@@ -49,7 +65,7 @@ def test_reset_email_is_sent_by_a_real_worker_and_its_link_sets_a_new_password(c
 
     (email,) = live_worker.sent_emails()
     assert f"To: {buyer.email}" in email
-    link = re.search(r"http://testserver(/account/password/reset/\S+/)", email).group(1)
+    link = re.search(re.escape(settings.SITE_URL) + r"(/account/password/reset/\S+/)", email).group(1)
     form_page = client.get(link, follow=True)
     new_password = "a-brand-new-passphrase-42"
     done = client.post(

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -16,16 +18,64 @@ GOOD = {
 }
 
 
-def test_creator_signup_creates_account_and_profile_and_logs_in(client):
+def _confirmation_link(body: str) -> str:
+    return re.search(r"https?://[^/\s]+(/account/signup/confirm/\S+/)", body).group(1)
+
+
+def test_creator_signup_creates_an_inactive_account_and_profile_and_emails_the_link(client, sent_emails):
     response = client.post(reverse("signup"), GOOD)
 
     assert response.status_code == 302
+    assert response["Location"] == reverse("signup-sent")
     user = User.objects.get()
     assert user.email == "maria.lopes@example.com"
     assert user.role == User.Role.CREATOR
     assert user.check_password(GOOD["password1"])
+    assert not user.is_active and user.email_confirmed_at is None
     assert CreatorProfile.objects.get(user=user).country == "PT"
+    assert "maria.lopes@example.com" in client.get(response["Location"]).content.decode()
+    assert client.get(reverse("account")).status_code == 302  # not logged in
+    (email,) = sent_emails()
+    assert email.to == ["maria.lopes@example.com"]
+    assert "/account/signup/confirm/" in email.body
+
+
+def test_the_confirmation_link_opens_the_account_and_logs_in_with_a_welcome(client, sent_emails):
+    client.post(reverse("signup"), GOOD)
+    (email,) = sent_emails()
+
+    response = client.get(_confirmation_link(email.body), follow=True)
+
+    user = User.objects.get()
+    assert user.is_active and user.email_confirmed_at is not None
+    assert "Welcome, Maria Lopes. Your Creator account is ready." in response.content.decode()
     assert client.get(reverse("account")).status_code == 200
+
+
+def test_a_second_signup_before_confirming_takes_the_new_details_and_only_its_link_works(client, sent_emails):
+    client.post(reverse("signup"), GOOD)
+    new_password = "another-long-passphrase-77"
+    client.post(
+        reverse("signup"),
+        {
+            **GOOD,
+            "role": "buyer",
+            "display_name": "M. L.",
+            "password1": new_password,
+            "password2": new_password,
+        },
+    )
+    first, second = sent_emails()
+
+    stale = client.get(_confirmation_link(first.body))
+    fresh = client.get(_confirmation_link(second.body))
+
+    assert stale.status_code == 400
+    assert fresh.status_code == 302
+    user = User.objects.get()
+    assert (user.role, user.display_name, user.is_active) == (User.Role.BUYER, "M. L.", True)
+    assert user.check_password(new_password)
+    assert not CreatorProfile.objects.exists()
 
 
 def test_buyer_signup_has_no_creator_profile(client):
@@ -80,12 +130,19 @@ def test_bad_signup_input_gets_a_form_error_and_saves_nothing(client, change, fi
     assert not CreatorProfile.objects.exists()
 
 
-def test_signup_with_an_email_already_taken_in_other_case_is_refused(client, buyer):
+def test_signup_with_a_taken_email_in_other_case_emails_its_owner_and_changes_nothing(
+    client, buyer, password, sent_emails
+):
     response = client.post(reverse("signup"), {**GOOD, "email": buyer.email.upper()})
 
-    assert response.status_code == 400
-    assert "already exists" in " ".join(response.context["form"].errors["email"])
+    assert response.status_code == 302
+    assert response["Location"] == reverse("signup-sent")
     assert User.objects.count() == 1
+    buyer.refresh_from_db()
+    assert buyer.role == User.Role.BUYER and buyer.check_password(password)
+    (email,) = sent_emails()
+    assert email.to == [buyer.email]
+    assert "tried to sign up" in email.body and "/account/password/reset/" in email.body
 
 
 def test_empty_signup_post_gets_errors_not_a_crash(client):

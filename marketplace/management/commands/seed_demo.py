@@ -39,7 +39,7 @@ from licensing.services import (
 from marketplace.demo_media import demo_photos, demo_release_scan, demo_signature, demo_video
 from marketplace.models import Order, User
 from marketplace.selectors import creator_earnings_from_order
-from marketplace.services import orders, reviewer_grant, user_signup
+from marketplace.services import orders, reviewer_grant, user_create
 
 DEMO_PHOTOS = 8
 DEMO_DATASET = "drawn-city-scenes"
@@ -79,7 +79,7 @@ class Command(BaseCommand):
                 user = User.objects.create_user(email=email, password=password, display_name=name)
                 reviewer_grant(user=user)
             else:
-                user_signup(email=email, password=password, role=role, display_name=name, country=country)
+                user_create(email=email, password=password, role=role, display_name=name, country=country)
             created += 1
         self.stdout.write(
             f"Demo data: {created} account(s) created, {len(DEMO_ACCOUNTS) - created} already there."
