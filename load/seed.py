@@ -102,7 +102,7 @@ def _buyer_create(number: int) -> Buyer:
 
 
 def _creator_token() -> str:
-    user = user_signup(
+    user = user_create(
         email="load-creator@example.com",
         password=BUYER_PASSWORD,
         role=User.Role.CREATOR,
