@@ -90,7 +90,7 @@ def test_pages_render_and_tasks_wait_out_a_redis_outage(
         assert sorted(QueuedTask.objects.values_list("task_name", flat=True)) == [
             "creators.tasks.asset_ingest",
             "datasets.tasks.version_build",
-            "marketplace.tasks.email_send",
+            "marketplace.tasks.password_reset_send",
         ]
 
         time.sleep(max(0.0, outage_started + OUTAGE_SECONDS - time.monotonic()))
