@@ -14,8 +14,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_schema import error_responses
+
 from . import selectors, services
-from .api_schema import error_responses
 from .models import CreatorProfile, MediaAsset, UploadSession
 
 

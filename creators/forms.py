@@ -1,7 +1,6 @@
 from typing import cast
 
 from django import forms
-from django.core.exceptions import ValidationError
 
 from .models import MediaAsset
 
@@ -66,12 +65,3 @@ class MetadataImportForm(forms.Form):
         label="CSV file",
         help_text="Columns: id or file, then any of title, caption, tags, category. UTF-8, first row the column names.",
     )
-
-
-def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form, on its fields where it names them."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)

@@ -26,12 +26,13 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from storages.backends.s3 import S3Storage
 
+from core.storage_errors import is_transient_storage_error, storage_unavailable
+
 from . import selectors
 from .ingest.hashing import phash_to_signed
 from .ingest.images import ImageIngest, ingest_image, probe_image
 from .ingest.limits import IMAGE_FORMATS, VIDEO_FORMATS, MediaLimits, MediaRejected, describe_size
 from .ingest.sniff import reject_embedded_markup, sniff_kind
-from .ingest.storage_errors import is_transient_storage_error, storage_unavailable
 from .ingest.video import VideoIngest, ingest_video, probe_video
 from .models import CreatorProfile, DuplicateFlag, MediaAsset, PerceptualHash, Tag, UploadSession
 

@@ -14,16 +14,16 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import ValidationError as ParamsError
 
-from creators.forms import add_service_errors
+from core.files import NO_AI_HEADERS
+from core.forms import add_service_errors
+from core.markup import markdown_to_safe_html
 from creators.models import MediaAsset
-from creators.views import NO_AI_HEADERS
 from licensing.models import LicenseTerms, Use
 from licensing.views.review import reviewer_required
 
 from . import selectors, services
 from .catalog_api import catalog_params
 from .forms import DatasetForm, VersionBuildForm, VersionWithdrawForm, VisibilityForm
-from .markup import markdown_to_safe_html
 from .models import Dataset, DatasetVersion, MediaType, Offer
 from .packaging.description import CROISSANT_NAME, DATASHEET_NAME
 from .templatetags import prices

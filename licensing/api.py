@@ -17,8 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_schema import error_responses
 from creators.api import creator_of
-from creators.api_schema import error_responses
 from creators.models import CreatorProfile, MediaAsset
 
 from . import selectors, services

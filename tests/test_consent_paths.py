@@ -30,8 +30,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from core.outbox.models import QueuedTask
 from creators.models import CreatorProfile
-from creators.outbox.models import QueuedTask
 from datasets import build, services
 from datasets.models import BundleFile, Dataset, DatasetVersion, Offer, Revocation
 from datasets.selectors import version_files_servable

@@ -1,6 +1,6 @@
-"""The layer contract (marketplace -> datasets -> licensing -> creators) refuses a reversed import.
+"""The layer contract (marketplace -> datasets -> licensing -> creators -> core) refuses a reversed import.
 
-The project's own contract from pyproject.toml is run over a scratch tree of four packages with the same
+The project's own contract from pyproject.toml is run over a scratch tree of five packages with the same
 names, in which the lowest layer imports the highest: lint-imports must report the contract broken.
 """
 
@@ -28,7 +28,7 @@ def _contract_config() -> str:
 
 
 def _scratch_tree(tmp_path: Path, imports: dict[str, str]) -> Path:
-    for package in ("marketplace", "datasets", "licensing", "creators"):
+    for package in ("marketplace", "datasets", "licensing", "creators", "core"):
         (tmp_path / package).mkdir()
         (tmp_path / package / "__init__.py").write_text(imports.get(package, ""))
     config = tmp_path / "contract.toml"
@@ -47,7 +47,7 @@ def _lint(tmp_path: Path, config: Path) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize(("importer", "imported"), [("creators", "marketplace"), ("licensing", "datasets")])
+@pytest.mark.parametrize(("importer", "imported"), [("creators", "marketplace"), ("licensing", "datasets"), ("core", "creators")])
 def test_a_reversed_import_breaks_the_contract(tmp_path, importer, imported):
     config = _scratch_tree(tmp_path, {importer: f"import {imported}\n"})
 

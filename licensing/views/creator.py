@@ -16,10 +16,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.files import stored_file_response
+from core.forms import add_service_errors
 from creators import selectors as creator_selectors
-from creators.forms import add_service_errors
 from creators.models import CreatorProfile, MediaAsset
-from creators.views import creator_required, stored_file_response
+from creators.views import creator_required
 
 from .. import selectors, services
 from ..forms import (

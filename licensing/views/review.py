@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from creators.forms import add_service_errors
+from core.forms import add_service_errors
 from creators.models import DuplicateFlag, MediaAsset
 from creators.selectors import asset_duplicates
 
