@@ -27,6 +27,7 @@ from django.utils.dateparse import parse_datetime
 from storages.backends.s3 import S3Storage
 
 from core.storage_errors import is_transient_storage_error, storage_unavailable
+from core.transitions import transition
 
 from . import selectors
 from .ingest.hashing import phash_to_signed
@@ -491,11 +492,7 @@ def _ingest_start(asset_id: int) -> MediaAsset | None:
 
 
 def _transition(asset: MediaAsset, target: str) -> None:
-    if target not in MediaAsset.TRANSITIONS[asset.status]:
-        raise ValidationError(
-            f"An asset cannot go from {asset.status} to {target}.", code="invalid_transition"
-        )
-    asset.status = target
+    transition(asset, target, subject="This asset")
     if target in (MediaAsset.Status.READY, MediaAsset.Status.REJECTED):
         asset.processed_at = timezone.now()
 

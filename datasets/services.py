@@ -10,6 +10,7 @@ from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from core.transitions import transition
 from creators.models import MediaAsset
 from creators.services import stored_files_delete
 from licensing.audit import audit_event_record
@@ -35,18 +36,6 @@ def creator_pseudonym(creator_id: int) -> str:
 def sample_key(asset: MediaAsset) -> str:
     """The asset's key in every version: stable, so a revocation notice names the same sample everywhere."""
     return asset.public_id.hex
-
-
-def _transition(version: DatasetVersion, target: str) -> str:
-    current = version.status
-    if target not in DatasetVersion.TRANSITIONS[current]:
-        raise ValidationError(
-            f"Version {version.number} is {version.get_status_display().lower()}; it cannot become "
-            f"{DatasetVersion.Status(target).label.lower()}.",
-            code="invalid_transition",
-        )
-    version.status = target
-    return current
 
 
 def lock_sellability(asset_ids: list[int]) -> None:
@@ -166,7 +155,7 @@ def _no_longer_sellable(version: DatasetVersion, items: QuerySet[VersionItem], f
 def version_build_start(*, version: DatasetVersion) -> DatasetVersion:
     """A draft (or a failed build) starts building; one version of a dataset builds at a time."""
     version = DatasetVersion.objects.select_for_update().get(pk=version.pk)
-    _transition(version, DatasetVersion.Status.BUILDING)
+    transition(version, subject=f"Version {version.number}", target=DatasetVersion.Status.BUILDING)
     if DatasetVersion.objects.filter(
         dataset_id=version.dataset_id, status=DatasetVersion.Status.BUILDING
     ).exists():
@@ -203,7 +192,7 @@ def _version_on_sale_refresh(version: DatasetVersion) -> None:
 def version_publish(*, version: DatasetVersion) -> DatasetVersion:
     """The built bundle is sealed and goes on sale; the build calls this under the sellability locks."""
     version = DatasetVersion.objects.select_for_update().get(pk=version.pk)
-    _transition(version, DatasetVersion.Status.PUBLISHED)
+    transition(version, subject=f"Version {version.number}", target=DatasetVersion.Status.PUBLISHED)
     version.sealed_at = version.published_at = timezone.now()
     version.build_token = None
     version.items_done, version.bytes_done = version.item_count, version.total_bytes
@@ -214,7 +203,7 @@ def version_publish(*, version: DatasetVersion) -> DatasetVersion:
     for earlier in DatasetVersion.objects.select_for_update().filter(
         dataset_id=version.dataset_id, status=DatasetVersion.Status.PUBLISHED, number__lt=version.number
     ):
-        _transition(earlier, DatasetVersion.Status.SUPERSEDED)
+        transition(earlier, subject=f"Version {earlier.number}", target=DatasetVersion.Status.SUPERSEDED)
         earlier.ended_at = version.published_at
         earlier.end_reason = f"Replaced by version {version.number}."
         earlier.save(update_fields=["status", "ended_at", "end_reason"])
@@ -226,7 +215,7 @@ def version_publish(*, version: DatasetVersion) -> DatasetVersion:
 @transaction.atomic
 def version_fail(*, version: DatasetVersion, reason: str) -> DatasetVersion:
     version = DatasetVersion.objects.select_for_update().get(pk=version.pk)
-    _transition(version, DatasetVersion.Status.FAILED)
+    transition(version, subject=f"Version {version.number}", target=DatasetVersion.Status.FAILED)
     version.failure_reason = reason
     version.ended_at = timezone.now()
     version.build_token = None
@@ -334,7 +323,7 @@ def version_withdraw(*, version: DatasetVersion, reason: str) -> DatasetVersion:
     if not reason:
         raise ValidationError({"reason": "Say why the version is withdrawn: its buyers are told."})
     version = DatasetVersion.objects.select_for_update().get(pk=version.pk)
-    _transition(version, DatasetVersion.Status.WITHDRAWN)
+    transition(version, subject=f"Version {version.number}", target=DatasetVersion.Status.WITHDRAWN)
     version.ended_at = timezone.now()
     version.end_reason = reason
     version.save(update_fields=["status", "ended_at", "end_reason"])
@@ -396,7 +385,7 @@ def _version_supersede(
     transaction.on_commit(lambda: revocation_recorded.send(sender=Revocation, revocation_id=revocation.pk))
     if version.status != DatasetVersion.Status.PUBLISHED:
         return None
-    _transition(version, DatasetVersion.Status.SUPERSEDED)
+    transition(version, subject=f"Version {version.number}", target=DatasetVersion.Status.SUPERSEDED)
     version.ended_at = timezone.now()
     version.end_reason = f"Consent was withdrawn for {len(keys)} sample{'s' if len(keys) != 1 else ''}."
     version.save(update_fields=["status", "ended_at", "end_reason"])

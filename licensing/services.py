@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
+from core.transitions import transition
 from creators.models import CreatorProfile, MediaAsset
 from creators.services import asset_erase, stored_files_delete
 
@@ -50,19 +51,6 @@ SIGNATURE_FIELDS = ("signature", "witness_signature", "guardian_signature")
 
 
 # --- Transitions and who may make them ---------------------------------------------------------------------
-
-
-def _transition(instance: Release | Consent, target: str) -> str:
-    current = instance.status
-    if target not in instance.TRANSITIONS[current]:
-        noun = "release" if isinstance(instance, Release) else "consent"
-        raise ValidationError(
-            f"This {noun} is {instance.get_status_display().lower()}; it cannot become "
-            f"{dict(type(instance).Status.choices)[target].lower()}.",
-            code="invalid_transition",
-        )
-    instance.status = target
-    return current
 
 
 def _require_reviewer(user: Any) -> None:
@@ -279,7 +267,9 @@ def release_link_renew(*, release: Release, actor: Any) -> Release:
         raise ValidationError("A paper release is not signed through a link.", code="invalid_transition")
     before = release.status
     if release.status != Release.Status.AWAITING_SIGNATURE:
-        _transition(release, Release.Status.AWAITING_SIGNATURE)
+        transition(
+            release, subject=f"This {release._meta.verbose_name}", target=Release.Status.AWAITING_SIGNATURE
+        )
     release.link_generation += 1
     release.save(update_fields=["status", "link_generation", "updated_at"])
     audit_event_record(
@@ -478,7 +468,9 @@ def _fill_signer(release: Release, signer: Signer, signed_on: datetime.date) -> 
 
 
 def _submit(release: Release, *, actor: Any, action: str) -> None:
-    before = _transition(release, Release.Status.SUBMITTED)
+    before = transition(
+        release, subject=f"This {release._meta.verbose_name}", target=Release.Status.SUBMITTED
+    )
     release.submitted_at = timezone.now()
     release.capture_time_outside_shoot = _captured_outside(
         release.assets.all(), release.shoot_start, release.shoot_end
@@ -658,7 +650,7 @@ def _decide(
     path: str,
 ) -> None:
     """A reviewer's decision on a locked release or consent: recorded, audited, and sent to the creator."""
-    before = _transition(item, target)
+    before = transition(item, subject=f"This {item._meta.verbose_name}", target=target)
     item.reviewed_by, item.reviewed_at = reviewer, timezone.now()
     item.rejection_reason, item.review_note = reason, note.strip()
     item.save()
@@ -741,7 +733,7 @@ def release_revoke(*, release: Release, actor: Any, reason: str) -> Release:
     release = Release.objects.select_for_update().get(pk=release.pk)
     _check_creator_or_reviewer(actor, release.creator)
     was_approved = release.status == Release.Status.APPROVED
-    before = _transition(release, Release.Status.REVOKED)
+    before = transition(release, subject=f"This {release._meta.verbose_name}", target=Release.Status.REVOKED)
     release.revoked_at, release.revocation_reason = timezone.now(), reason.strip()
     release.save(update_fields=["status", "revoked_at", "revocation_reason", "updated_at"])
     asset_ids = sorted(release.assets.values_list("pk", flat=True))
@@ -1072,7 +1064,7 @@ def _consent_record(
 
 def _replace(consent: Consent, *, actor: Any, reason: str) -> None:
     """A consent steps aside for its successor, saved next (one active and one pending consent per asset)."""
-    before = _transition(consent, Consent.Status.REPLACED)
+    before = transition(consent, subject=f"This {consent._meta.verbose_name}", target=Consent.Status.REPLACED)
     consent.save(update_fields=["status"])
     audit_event_record(
         actor=actor,
@@ -1226,7 +1218,9 @@ def _check_creator_or_reviewer(actor: Any, creator: CreatorProfile) -> None:
 
 
 def _withdraw_one(consent: Consent, *, actor: Any, reason: str) -> None:
-    before = _transition(consent, Consent.Status.WITHDRAWN)
+    before = transition(
+        consent, subject=f"This {consent._meta.verbose_name}", target=Consent.Status.WITHDRAWN
+    )
     consent.withdrawn_by = actor if getattr(actor, "pk", None) else None
     consent.withdrawn_at, consent.withdrawal_reason = timezone.now(), reason.strip()
     consent.save(update_fields=["status", "withdrawn_by", "withdrawn_at", "withdrawal_reason"])

@@ -47,7 +47,9 @@ def _lint(tmp_path: Path, config: Path) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize(("importer", "imported"), [("creators", "marketplace"), ("licensing", "datasets"), ("core", "creators")])
+@pytest.mark.parametrize(
+    ("importer", "imported"), [("creators", "marketplace"), ("licensing", "datasets"), ("core", "creators")]
+)
 def test_a_reversed_import_breaks_the_contract(tmp_path, importer, imported):
     config = _scratch_tree(tmp_path, {importer: f"import {imported}\n"})
 
