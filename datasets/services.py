@@ -10,6 +10,7 @@ from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from core.actor import Actor
 from core.transitions import transition
 from creators.models import MediaAsset
 from creators.services import stored_files_delete
@@ -60,7 +61,7 @@ def lock_sellability(asset_ids: list[int]) -> None:
 
 @transaction.atomic
 def version_create(
-    *, dataset: Dataset, actor: Any, change_note: str = "", supersedes: DatasetVersion | None = None
+    *, dataset: Dataset, actor: Actor | None, change_note: str = "", supersedes: DatasetVersion | None = None
 ) -> DatasetVersion:
     """Freeze the dataset's current selection into a new draft version, with what made each item sellable."""
     dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
@@ -87,7 +88,7 @@ def version_create(
         number=number,
         supersedes=supersedes,
         change_note=change_note.strip(),
-        created_by=actor if getattr(actor, "pk", None) else None,
+        created_by_id=actor.pk if actor else None,
         item_count=len(assets),
         total_bytes=sum(asset.original_bytes for asset in assets),
     )
@@ -225,13 +226,13 @@ def version_fail(*, version: DatasetVersion, reason: str) -> DatasetVersion:
 
 @transaction.atomic
 def dataset_save(
-    *, dataset: Dataset | None, values: dict[str, Any], offers: Mapping[LicenseTerms, int], actor: Any
+    *, dataset: Dataset | None, values: dict[str, Any], offers: Mapping[LicenseTerms, int], actor: Actor
 ) -> Dataset:
     """Create a dataset or change its description, saved selection and priced tiers (`offers`: terms -> cents).
 
     Versions already made keep their items; the prices are what the next sale charges.
     """
-    dataset = dataset or Dataset(created_by=actor if getattr(actor, "pk", None) else None)
+    dataset = dataset or Dataset(created_by_id=actor.pk if actor else None)
     for field, value in values.items():
         setattr(dataset, field, value)
     unknown = set(dataset.required_uses) - set(Use.values)
@@ -279,7 +280,7 @@ def enqueue_build(version_id: int) -> None:
 
 @transaction.atomic
 def version_build_request(
-    *, dataset: Dataset, actor: Any, change_note: str = "", supersedes: DatasetVersion | None = None
+    *, dataset: Dataset, actor: Actor | None, change_note: str = "", supersedes: DatasetVersion | None = None
 ) -> DatasetVersion:
     """Freeze the selection into a new version and queue its bundle build."""
     if not dataset.offers.exists():
@@ -288,7 +289,7 @@ def version_build_request(
             code="conflict",
         )
     version = version_create(dataset=dataset, actor=actor, change_note=change_note, supersedes=supersedes)
-    actor_id = getattr(actor, "pk", None)
+    actor_id = actor.pk if actor else None
     own = version.items.filter(asset__creator__user_id=actor_id).count() if actor_id is not None else 0
     if own:
         # Separation of duties: whoever puts a version on sale has no work of their own in it.

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import ValidationError as ParamsError
 
+from core.actor import signed_in_actor
 from core.files import NO_AI_HEADERS
 from core.forms import add_service_errors
 from core.markup import markdown_to_safe_html
@@ -50,7 +51,10 @@ def curation_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse
     if request.method == "POST" and form.is_valid():
         try:
             saved = services.dataset_save(
-                dataset=dataset, values=form.selection_values(), offers=form.offers(), actor=request.user
+                dataset=dataset,
+                values=form.selection_values(),
+                offers=form.offers(),
+                actor=signed_in_actor(request),
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -103,7 +107,7 @@ def version_build(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect("datasets:curation-edit", slug=dataset.slug)
     try:
         version = services.version_build_request(
-            dataset=dataset, actor=request.user, change_note=form.cleaned_data["change_note"]
+            dataset=dataset, actor=signed_in_actor(request), change_note=form.cleaned_data["change_note"]
         )
     except PermissionDenied as refusal:
         messages.error(request, str(refusal))
