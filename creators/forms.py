@@ -8,11 +8,11 @@ from .models import MediaAsset
 class TagsField(forms.CharField):
     """Tags typed as one comma-separated line."""
 
-    def to_python(self, value):  # type: ignore[no-untyped-def]
+    def to_python(self, value):
         text = super().to_python(value)
         return [part for part in text.split(",") if part.strip()]
 
-    def prepare_value(self, value):  # type: ignore[no-untyped-def]
+    def prepare_value(self, value):
         return ", ".join(value) if isinstance(value, list | tuple) else value
 
 
@@ -52,7 +52,7 @@ class BulkEditForm(forms.Form):
     add_tags = TagsField(required=False, max_length=2000, label="Add tags")
     remove_tags = TagsField(required=False, max_length=2000, label="Remove tags")
 
-    def __init__(self, *args, asset_ids: list[str], **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, asset_ids: list[str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         ids = cast(forms.TypedMultipleChoiceField, self.fields["ids"])
         ids.choices = [(value, value) for value in asset_ids]

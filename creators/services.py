@@ -669,7 +669,7 @@ def _read_metadata_csv(csv_bytes: bytes) -> list[tuple[int, dict[str, str]]]:
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
-        dialect = csv.excel  # type: ignore[assignment]
+        dialect = csv.excel
     reader = csv.DictReader(io.StringIO(text), dialect=dialect)
     header = {name.strip().lower() for name in reader.fieldnames or [] if name}
     if not header & {"id", "file"}:

@@ -71,7 +71,7 @@ class ReleaseAdmin(ReadOnlyAdmin):
     exclude = ("assets", "signature", "witness_signature", "guardian_signature", "scan")
     actions = ("approve", "revoke")
 
-    def view_on_site(self, obj: Release) -> str:  # type: ignore[override]
+    def view_on_site(self, obj: Release) -> str:
         return reverse("licensing:review-release", kwargs={"public_id": obj.public_id})
 
     @admin.action(description="Approve the selected releases")
@@ -105,7 +105,7 @@ class ConsentAdmin(ReadOnlyAdmin):
     # No bulk approval: each consent needs a reviewer's own count of the people it shows (on its review page).
     actions = ("take_down",)
 
-    def view_on_site(self, obj: Consent) -> str:  # type: ignore[override]
+    def view_on_site(self, obj: Consent) -> str:
         return reverse("licensing:review-consent", kwargs={"public_id": obj.public_id})
 
     @admin.action(description="Take down: withdraw the selected consents")

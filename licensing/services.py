@@ -445,7 +445,7 @@ def release_sign_online(
     release.wording_sha256 = _wording_sha256(release)
     # Signing again after a rejection: the earlier signatures go, so no old signature image outlives the release.
     replaced = [str(getattr(release, field).name) for field in SIGNATURE_FIELDS if getattr(release, field)]
-    release.guardian_signature = ""  # type: ignore[assignment]
+    release.guardian_signature = ""
     for field, content in files.items():
         getattr(release, field).save(content.name, content, save=False)
     _submit(release, actor=None, action="release.signed_online")
