@@ -48,6 +48,7 @@ from licensing.services import (
 from marketplace.models import LicenseGrant, Order
 from marketplace.services import orders
 from tests.datasets.conftest import photo_bytes, store_sellable
+from tests.examples import examples
 from tests.factories import BuyerFactory, CreatorProfileFactory, ReleaseFactory, ReviewerFactory
 
 pytestmark = pytest.mark.django_db
@@ -304,7 +305,7 @@ def test_consent_holds_on_every_path(media_root):
     run_state_machine_as_test(
         ConsentPaths,
         settings=settings(
-            max_examples=25,
+            max_examples=examples(25),
             stateful_step_count=25,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
