@@ -33,7 +33,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/mypy marketplace datasets licensing creators bench load client/datamarket
+	$(BIN)/mypy core marketplace datasets licensing creators bench load client/datamarket
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 # exiftool is the buyer's reader the delivery tests search every delivered file with (Debian's package; apt-get

@@ -19,7 +19,7 @@ from django.core.files.storage import default_storage
 from django.db import connection
 
 from bench.harness import Result, sellable_asset
-from creators.ingest.hashing import sha256_file
+from core.hashing import sha256_file
 
 NAME = "build_peak_rss_4gb_vs_1gb"
 VIDEO_BYTES = 200 * 1024**2

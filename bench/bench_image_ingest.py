@@ -16,8 +16,9 @@ import numpy as np
 from PIL import ExifTags, Image, ImageChops, ImageDraw, ImageOps
 
 from bench.harness import Result
+from core.hashing import sha256_file
 from creators.ingest import images, people
-from creators.ingest.hashing import hamming, phash, sha256_file
+from creators.ingest.hashing import hamming, phash
 from creators.ingest.limits import MediaLimits
 
 # Each 12 MP picture costs seconds of people search (the people detector section of docs/benchmarks.md), so

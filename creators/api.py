@@ -1,6 +1,8 @@
 """The creators' part of the API: /api/v1/assets/."""
 
 import re
+from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,12 +16,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_schema import error_responses
+
 from . import selectors, services
-from .api_schema import error_responses
 from .models import CreatorProfile, MediaAsset, UploadSession
 
 
-def creator_of(user) -> CreatorProfile:  # type: ignore[no-untyped-def]
+def creator_of(user: Any) -> CreatorProfile:
     """The signed-in person's creator profile; only creators have media."""
     profile = getattr(user, "creator_profile", None) if user.is_authenticated else None
     if profile is None:
@@ -32,7 +35,7 @@ class TagListField(serializers.ListField):
 
     child = serializers.CharField(max_length=50)
 
-    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
+    def to_internal_value(self, data: Any) -> list[str]:
         items = [data] if isinstance(data, str) else data
         if isinstance(items, list) and all(isinstance(item, str) for item in items):
             items = [part for item in items for part in item.split(",") if part.strip()]
@@ -160,7 +163,7 @@ class AssetDetailView(APIView):
     # Edits are JSON: a form could not tell the tag "false" from the value false.
     parser_classes = [JSONParser]
 
-    def _asset(self, request: Request, public_id) -> MediaAsset:  # type: ignore[no-untyped-def]
+    def _asset(self, request: Request, public_id: UUID) -> MediaAsset:
         return get_object_or_404(
             selectors.assets_of_creator(creator=creator_of(request.user)), public_id=public_id
         )
@@ -169,7 +172,7 @@ class AssetDetailView(APIView):
         operation_id="assets_retrieve",
         responses={200: AssetSerializer, **error_responses(403, 404, meanings=CREATOR_ONLY)},
     )
-    def get(self, request: Request, public_id) -> Response:  # type: ignore[no-untyped-def]
+    def get(self, request: Request, public_id: UUID) -> Response:
         return Response(AssetSerializer(self._asset(request, public_id), context={"request": request}).data)
 
     @extend_schema(
@@ -177,7 +180,7 @@ class AssetDetailView(APIView):
         request=AssetWriteSerializer,
         responses={200: AssetSerializer, **error_responses(400, 403, 404, meanings=CREATOR_ONLY)},
     )
-    def patch(self, request: Request, public_id) -> Response:  # type: ignore[no-untyped-def]
+    def patch(self, request: Request, public_id: UUID) -> Response:
         asset = self._asset(request, public_id)
         serializer = AssetWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -192,7 +195,7 @@ class AssetDetailView(APIView):
         operation_id="assets_destroy",
         responses={204: None, **error_responses(403, 404, 409, meanings=CREATOR_ONLY)},
     )
-    def delete(self, request: Request, public_id) -> Response:  # type: ignore[no-untyped-def]
+    def delete(self, request: Request, public_id: UUID) -> Response:
         services.asset_delete(asset=self._asset(request, public_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -342,7 +345,7 @@ class UploadSessionDetailView(APIView):
     # The chunk is read straight from the request stream, never parsed or held whole in memory.
     parser_classes: list = []
 
-    def _session(self, request: Request, public_id) -> UploadSession:  # type: ignore[no-untyped-def]
+    def _session(self, request: Request, public_id: UUID) -> UploadSession:
         creator = creator_of(request.user)
         return get_object_or_404(UploadSession.objects.filter(creator=creator), public_id=public_id)
 
@@ -350,7 +353,7 @@ class UploadSessionDetailView(APIView):
         operation_id="uploads_retrieve",
         responses={200: UploadSessionSerializer, **error_responses(403, 404, meanings=CREATOR_ONLY)},
     )
-    def get(self, request: Request, public_id) -> Response:  # type: ignore[no-untyped-def]
+    def get(self, request: Request, public_id: UUID) -> Response:
         return Response(UploadSessionSerializer(self._session(request, public_id)).data)
 
     @extend_schema(
@@ -378,7 +381,7 @@ class UploadSessionDetailView(APIView):
             ),
         },
     )
-    def put(self, request: Request, public_id) -> Response:  # type: ignore[no-untyped-def]
+    def put(self, request: Request, public_id: UUID) -> Response:
         session = self._session(request, public_id)
         match = CONTENT_RANGE.match(request.headers.get("Content-Range", ""))
         if not match:
@@ -402,7 +405,7 @@ class UploadSessionDetailView(APIView):
         operation_id="uploads_destroy",
         responses={204: None, **error_responses(403, 404, 409, meanings=CREATOR_ONLY)},
     )
-    def delete(self, request: Request, public_id) -> Response:  # type: ignore[no-untyped-def]
+    def delete(self, request: Request, public_id: UUID) -> Response:
         services.upload_session_abort(session=self._session(request, public_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -429,7 +432,7 @@ class UploadSessionCompleteView(APIView):
             ),
         },
     )
-    def post(self, request: Request, public_id) -> Response:  # type: ignore[no-untyped-def]
+    def post(self, request: Request, public_id: UUID) -> Response:
         creator = creator_of(request.user)
         session = get_object_or_404(UploadSession.objects.filter(creator=creator), public_id=public_id)
         serializer = AssetWriteSerializer(data=request.data)

@@ -1,7 +1,6 @@
 from typing import cast
 
 from django import forms
-from django.core.exceptions import ValidationError
 
 from .models import MediaAsset
 
@@ -9,11 +8,11 @@ from .models import MediaAsset
 class TagsField(forms.CharField):
     """Tags typed as one comma-separated line."""
 
-    def to_python(self, value):  # type: ignore[no-untyped-def]
+    def to_python(self, value):
         text = super().to_python(value)
         return [part for part in text.split(",") if part.strip()]
 
-    def prepare_value(self, value):  # type: ignore[no-untyped-def]
+    def prepare_value(self, value):
         return ", ".join(value) if isinstance(value, list | tuple) else value
 
 
@@ -53,7 +52,7 @@ class BulkEditForm(forms.Form):
     add_tags = TagsField(required=False, max_length=2000, label="Add tags")
     remove_tags = TagsField(required=False, max_length=2000, label="Remove tags")
 
-    def __init__(self, *args, asset_ids: list[str], **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, asset_ids: list[str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         ids = cast(forms.TypedMultipleChoiceField, self.fields["ids"])
         ids.choices = [(value, value) for value in asset_ids]
@@ -66,12 +65,3 @@ class MetadataImportForm(forms.Form):
         label="CSV file",
         help_text="Columns: id or file, then any of title, caption, tags, category. UTF-8, first row the column names.",
     )
-
-
-def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form, on its fields where it names them."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)

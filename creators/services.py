@@ -26,12 +26,14 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from storages.backends.s3 import S3Storage
 
+from core.storage_errors import is_transient_storage_error, storage_unavailable
+from core.transitions import transition
+
 from . import selectors
 from .ingest.hashing import phash_to_signed
 from .ingest.images import ImageIngest, ingest_image, probe_image
 from .ingest.limits import IMAGE_FORMATS, VIDEO_FORMATS, MediaLimits, MediaRejected, describe_size
 from .ingest.sniff import reject_embedded_markup, sniff_kind
-from .ingest.storage_errors import is_transient_storage_error, storage_unavailable
 from .ingest.video import VideoIngest, ingest_video, probe_video
 from .models import CreatorProfile, DuplicateFlag, MediaAsset, PerceptualHash, Tag, UploadSession
 
@@ -490,11 +492,7 @@ def _ingest_start(asset_id: int) -> MediaAsset | None:
 
 
 def _transition(asset: MediaAsset, target: str) -> None:
-    if target not in MediaAsset.TRANSITIONS[asset.status]:
-        raise ValidationError(
-            f"An asset cannot go from {asset.status} to {target}.", code="invalid_transition"
-        )
-    asset.status = target
+    transition(asset, target, subject="This asset")
     if target in (MediaAsset.Status.READY, MediaAsset.Status.REJECTED):
         asset.processed_at = timezone.now()
 
@@ -671,7 +669,7 @@ def _read_metadata_csv(csv_bytes: bytes) -> list[tuple[int, dict[str, str]]]:
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
-        dialect = csv.excel  # type: ignore[assignment]
+        dialect = csv.excel
     reader = csv.DictReader(io.StringIO(text), dialect=dialect)
     header = {name.strip().lower() for name in reader.fieldnames or [] if name}
     if not header & {"id", "file"}:

@@ -8,13 +8,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+
+from core.files import NO_AI_HEADERS, stored_file_response
 
 from . import selectors, services
 from .api import creator_of
@@ -22,8 +22,6 @@ from .forms import AssetEditForm, AssetFilterForm, BulkEditForm, MetadataImportF
 from .models import CreatorProfile, MediaAsset
 
 PAGE_SIZE = 48
-# Asked of every crawler on the derivatives: do not mine or train on these files.
-NO_AI_HEADERS = {"X-Robots-Tag": "noai, noimageai", "tdm-reservation": "1"}
 FILE_VARIANTS = {"thumbnail", "preview", "preview_clip"}
 
 
@@ -32,7 +30,7 @@ def creator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         return view(request, creator_of(request.user), *args, **kwargs)
 
     return wrapper
@@ -178,20 +176,4 @@ def asset_file(request: HttpRequest, public_id: UUID, variant: str) -> HttpRespo
     response = stored_file_response(getattr(asset, variant), max_age=600)
     for header, value in NO_AI_HEADERS.items():
         response[header] = value
-    return response
-
-
-def stored_file_response(stored: FieldFile, *, max_age: int) -> HttpResponseBase:
-    """A private stored file: streamed from local storage, or a redirect to a short-lived signed URL."""
-    if not stored:
-        raise Http404
-    response: HttpResponseBase
-    try:
-        path = default_storage.path(str(stored.name))
-    except NotImplementedError:  # Storage.path's answer for object storage
-        response = HttpResponseRedirect(default_storage.url(stored.name))
-    else:
-        response = FileResponse(open(path, "rb"))  # noqa: SIM115 (FileResponse closes it)
-    # Never kept by a shared cache.
-    response["Cache-Control"] = f"private, max-age={max_age}"
     return response

@@ -38,8 +38,8 @@ from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone
 
-from creators.ingest.hashing import sha256_file
-from creators.ingest.storage_errors import is_transient_storage_error, storage_unavailable
+from core.hashing import sha256_file
+from core.storage_errors import is_transient_storage_error, storage_unavailable
 from creators.models import MediaAsset
 from creators.services import stored_files_delete
 from licensing.models import LicenseTermsVersion, Permission, Use

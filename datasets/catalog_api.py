@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from creators.api_schema import error_responses
+from core.api_schema import error_responses
 from creators.models import MediaAsset
 
 from . import selectors

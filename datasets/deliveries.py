@@ -18,7 +18,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
-from creators.ingest.hashing import sha256_file
+from core.hashing import sha256_file
 from creators.models import MediaAsset
 from creators.services import stored_files_delete
 

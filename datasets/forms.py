@@ -97,7 +97,7 @@ class DatasetForm(forms.ModelForm):
             "category": forms.Select(choices=[("", "Mixed"), *MediaAsset.Category.choices]),
         }
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.initial["tags"] = ", ".join(self.instance.tags)

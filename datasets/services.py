@@ -10,6 +10,8 @@ from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from core.actor import Actor
+from core.transitions import transition
 from creators.models import MediaAsset
 from creators.services import stored_files_delete
 from licensing.audit import audit_event_record
@@ -37,18 +39,6 @@ def sample_key(asset: MediaAsset) -> str:
     return asset.public_id.hex
 
 
-def _transition(version: DatasetVersion, target: str) -> str:
-    current = version.status
-    if target not in DatasetVersion.TRANSITIONS[current]:
-        raise ValidationError(
-            f"Version {version.number} is {version.get_status_display().lower()}; it cannot become "
-            f"{DatasetVersion.Status(target).label.lower()}.",
-            code="invalid_transition",
-        )
-    version.status = target
-    return current
-
-
 def lock_sellability(asset_ids: list[int]) -> None:
     """Lock the active consents and approved releases of these assets, in id order, as withdrawals do.
 
@@ -71,7 +61,7 @@ def lock_sellability(asset_ids: list[int]) -> None:
 
 @transaction.atomic
 def version_create(
-    *, dataset: Dataset, actor: Any, change_note: str = "", supersedes: DatasetVersion | None = None
+    *, dataset: Dataset, actor: Actor | None, change_note: str = "", supersedes: DatasetVersion | None = None
 ) -> DatasetVersion:
     """Freeze the dataset's current selection into a new draft version, with what made each item sellable."""
     dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
@@ -98,7 +88,7 @@ def version_create(
         number=number,
         supersedes=supersedes,
         change_note=change_note.strip(),
-        created_by=actor if getattr(actor, "pk", None) else None,
+        created_by_id=actor.pk if actor else None,
         item_count=len(assets),
         total_bytes=sum(asset.original_bytes for asset in assets),
     )
@@ -166,7 +156,7 @@ def _no_longer_sellable(version: DatasetVersion, items: QuerySet[VersionItem], f
 def version_build_start(*, version: DatasetVersion) -> DatasetVersion:
     """A draft (or a failed build) starts building; one version of a dataset builds at a time."""
     version = DatasetVersion.objects.select_for_update().get(pk=version.pk)
-    _transition(version, DatasetVersion.Status.BUILDING)
+    transition(version, subject=f"Version {version.number}", target=DatasetVersion.Status.BUILDING)
     if DatasetVersion.objects.filter(
         dataset_id=version.dataset_id, status=DatasetVersion.Status.BUILDING
     ).exists():
@@ -203,7 +193,7 @@ def _version_on_sale_refresh(version: DatasetVersion) -> None:
 def version_publish(*, version: DatasetVersion) -> DatasetVersion:
     """The built bundle is sealed and goes on sale; the build calls this under the sellability locks."""
     version = DatasetVersion.objects.select_for_update().get(pk=version.pk)
-    _transition(version, DatasetVersion.Status.PUBLISHED)
+    transition(version, subject=f"Version {version.number}", target=DatasetVersion.Status.PUBLISHED)
     version.sealed_at = version.published_at = timezone.now()
     version.build_token = None
     version.items_done, version.bytes_done = version.item_count, version.total_bytes
@@ -214,7 +204,7 @@ def version_publish(*, version: DatasetVersion) -> DatasetVersion:
     for earlier in DatasetVersion.objects.select_for_update().filter(
         dataset_id=version.dataset_id, status=DatasetVersion.Status.PUBLISHED, number__lt=version.number
     ):
-        _transition(earlier, DatasetVersion.Status.SUPERSEDED)
+        transition(earlier, subject=f"Version {earlier.number}", target=DatasetVersion.Status.SUPERSEDED)
         earlier.ended_at = version.published_at
         earlier.end_reason = f"Replaced by version {version.number}."
         earlier.save(update_fields=["status", "ended_at", "end_reason"])
@@ -226,7 +216,7 @@ def version_publish(*, version: DatasetVersion) -> DatasetVersion:
 @transaction.atomic
 def version_fail(*, version: DatasetVersion, reason: str) -> DatasetVersion:
     version = DatasetVersion.objects.select_for_update().get(pk=version.pk)
-    _transition(version, DatasetVersion.Status.FAILED)
+    transition(version, subject=f"Version {version.number}", target=DatasetVersion.Status.FAILED)
     version.failure_reason = reason
     version.ended_at = timezone.now()
     version.build_token = None
@@ -236,13 +226,13 @@ def version_fail(*, version: DatasetVersion, reason: str) -> DatasetVersion:
 
 @transaction.atomic
 def dataset_save(
-    *, dataset: Dataset | None, values: dict[str, Any], offers: Mapping[LicenseTerms, int], actor: Any
+    *, dataset: Dataset | None, values: dict[str, Any], offers: Mapping[LicenseTerms, int], actor: Actor
 ) -> Dataset:
     """Create a dataset or change its description, saved selection and priced tiers (`offers`: terms -> cents).
 
     Versions already made keep their items; the prices are what the next sale charges.
     """
-    dataset = dataset or Dataset(created_by=actor if getattr(actor, "pk", None) else None)
+    dataset = dataset or Dataset(created_by_id=actor.pk if actor else None)
     for field, value in values.items():
         setattr(dataset, field, value)
     unknown = set(dataset.required_uses) - set(Use.values)
@@ -290,7 +280,7 @@ def enqueue_build(version_id: int) -> None:
 
 @transaction.atomic
 def version_build_request(
-    *, dataset: Dataset, actor: Any, change_note: str = "", supersedes: DatasetVersion | None = None
+    *, dataset: Dataset, actor: Actor | None, change_note: str = "", supersedes: DatasetVersion | None = None
 ) -> DatasetVersion:
     """Freeze the selection into a new version and queue its bundle build."""
     if not dataset.offers.exists():
@@ -299,7 +289,7 @@ def version_build_request(
             code="conflict",
         )
     version = version_create(dataset=dataset, actor=actor, change_note=change_note, supersedes=supersedes)
-    actor_id = getattr(actor, "pk", None)
+    actor_id = actor.pk if actor else None
     own = version.items.filter(asset__creator__user_id=actor_id).count() if actor_id is not None else 0
     if own:
         # Separation of duties: whoever puts a version on sale has no work of their own in it.
@@ -334,7 +324,7 @@ def version_withdraw(*, version: DatasetVersion, reason: str) -> DatasetVersion:
     if not reason:
         raise ValidationError({"reason": "Say why the version is withdrawn: its buyers are told."})
     version = DatasetVersion.objects.select_for_update().get(pk=version.pk)
-    _transition(version, DatasetVersion.Status.WITHDRAWN)
+    transition(version, subject=f"Version {version.number}", target=DatasetVersion.Status.WITHDRAWN)
     version.ended_at = timezone.now()
     version.end_reason = reason
     version.save(update_fields=["status", "ended_at", "end_reason"])
@@ -396,7 +386,7 @@ def _version_supersede(
     transaction.on_commit(lambda: revocation_recorded.send(sender=Revocation, revocation_id=revocation.pk))
     if version.status != DatasetVersion.Status.PUBLISHED:
         return None
-    _transition(version, DatasetVersion.Status.SUPERSEDED)
+    transition(version, subject=f"Version {version.number}", target=DatasetVersion.Status.SUPERSEDED)
     version.ended_at = timezone.now()
     version.end_reason = f"Consent was withdrawn for {len(keys)} sample{'s' if len(keys) != 1 else ''}."
     version.save(update_fields=["status", "ended_at", "end_reason"])

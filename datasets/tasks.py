@@ -2,7 +2,7 @@
 
 from celery import Task, shared_task
 
-from creators.tasks import STORAGE_TASK_RETRY, giving_up_on_storage
+from core.storage_errors import STORAGE_TASK_RETRY, giving_up_on_storage
 
 from . import build, services
 

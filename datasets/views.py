@@ -14,16 +14,17 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import ValidationError as ParamsError
 
-from creators.forms import add_service_errors
+from core.actor import signed_in_actor
+from core.files import NO_AI_HEADERS
+from core.forms import add_service_errors
+from core.markup import markdown_to_safe_html
 from creators.models import MediaAsset
-from creators.views import NO_AI_HEADERS
 from licensing.models import LicenseTerms, Use
 from licensing.views.review import reviewer_required
 
 from . import selectors, services
 from .catalog_api import catalog_params
 from .forms import DatasetForm, VersionBuildForm, VersionWithdrawForm, VisibilityForm
-from .markup import markdown_to_safe_html
 from .models import Dataset, DatasetVersion, MediaType, Offer
 from .packaging.description import CROISSANT_NAME, DATASHEET_NAME
 from .templatetags import prices
@@ -50,7 +51,10 @@ def curation_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse
     if request.method == "POST" and form.is_valid():
         try:
             saved = services.dataset_save(
-                dataset=dataset, values=form.selection_values(), offers=form.offers(), actor=request.user
+                dataset=dataset,
+                values=form.selection_values(),
+                offers=form.offers(),
+                actor=signed_in_actor(request),
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -103,7 +107,7 @@ def version_build(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect("datasets:curation-edit", slug=dataset.slug)
     try:
         version = services.version_build_request(
-            dataset=dataset, actor=request.user, change_note=form.cleaned_data["change_note"]
+            dataset=dataset, actor=signed_in_actor(request), change_note=form.cleaned_data["change_note"]
         )
     except PermissionDenied as refusal:
         messages.error(request, str(refusal))

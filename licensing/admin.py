@@ -10,6 +10,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 
+from core.actor import signed_in_actor
+
 from . import services
 from .models import AuditEvent, Consent, LicenseTerms, LicenseTermsVersion, Release
 
@@ -69,7 +71,7 @@ class ReleaseAdmin(ReadOnlyAdmin):
     exclude = ("assets", "signature", "witness_signature", "guardian_signature", "scan")
     actions = ("approve", "revoke")
 
-    def view_on_site(self, obj: Release) -> str:  # type: ignore[override]
+    def view_on_site(self, obj: Release) -> str:
         return reverse("licensing:review-release", kwargs={"public_id": obj.public_id})
 
     @admin.action(description="Approve the selected releases")
@@ -78,7 +80,7 @@ class ReleaseAdmin(ReadOnlyAdmin):
             self,
             request,
             queryset,
-            lambda release: services.release_approve(release=release, reviewer=request.user),
+            lambda release: services.release_approve(release=release, reviewer=signed_in_actor(request)),
             "release(s) approved",
         )
 
@@ -89,7 +91,7 @@ class ReleaseAdmin(ReadOnlyAdmin):
             request,
             queryset,
             lambda release: services.release_revoke(
-                release=release, actor=request.user, reason=REVOKE_REASON
+                release=release, actor=signed_in_actor(request), reason=REVOKE_REASON
             ),
             "release(s) revoked",
         )
@@ -103,7 +105,7 @@ class ConsentAdmin(ReadOnlyAdmin):
     # No bulk approval: each consent needs a reviewer's own count of the people it shows (on its review page).
     actions = ("take_down",)
 
-    def view_on_site(self, obj: Consent) -> str:  # type: ignore[override]
+    def view_on_site(self, obj: Consent) -> str:
         return reverse("licensing:review-consent", kwargs={"public_id": obj.public_id})
 
     @admin.action(description="Take down: withdraw the selected consents")
@@ -111,7 +113,7 @@ class ConsentAdmin(ReadOnlyAdmin):
         try:
             withdrawn = services.consents_withdraw(
                 asset_ids=queryset.values_list("asset_id", flat=True),
-                actor=request.user,
+                actor=signed_in_actor(request),
                 reason=TAKEDOWN_REASON,
             )
         except (ValidationError, PermissionDenied) as error:
@@ -177,5 +179,7 @@ class LicenseTermsAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         text = form.cleaned_data.get("new_version_text", "")
         if text.strip():
-            version = services.license_terms_version_publish(terms=obj, text=text, actor=request.user)
+            version = services.license_terms_version_publish(
+                terms=obj, text=text, actor=signed_in_actor(request)
+            )
             self.message_user(request, f"Version {version.version} of {obj} is published.", messages.SUCCESS)

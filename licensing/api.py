@@ -17,8 +17,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.actor import signed_in_actor
+from core.api_schema import error_responses
 from creators.api import creator_of
-from creators.api_schema import error_responses
 from creators.models import CreatorProfile, MediaAsset
 
 from . import selectors, services
@@ -259,7 +260,7 @@ class ReleaseListCreateView(APIView):
                     ),
                     signed_on=data["signed_on"],
                     scan=data["scan"],
-                    actor=request.user,
+                    actor=signed_in_actor(request),
                 )
             else:
                 release = services.release_request_online(
@@ -268,7 +269,7 @@ class ReleaseListCreateView(APIView):
                     asset_ids=asset_pks,
                     shoot_start=data["shoot_start"],
                     shoot_end=data["shoot_end"],
-                    actor=request.user,
+                    actor=signed_in_actor(request),
                 )
         release = _with_asset_ids(Release.objects.filter(pk=release.pk)).get()
         body = ReleaseSerializer(release, context={"request": request, "with_signing_url": True}).data
@@ -316,7 +317,7 @@ class ReleaseRevokeView(APIView):
         serializer = ReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.release_revoke(
-            release=release, actor=request.user, reason=serializer.validated_data["reason"]
+            release=release, actor=signed_in_actor(request), reason=serializer.validated_data["reason"]
         )
         return Response(
             ReleaseSerializer(_own_release(request, public_id), context={"request": request}).data
@@ -459,7 +460,7 @@ class ConsentListCreateView(APIView):
                 },
                 terms=data["terms"],
                 property_release_required=data["property_release_required"],
-                actor=request.user,
+                actor=signed_in_actor(request),
             )
         given = selectors.consents_for_creator(creator=creator).filter(pk__in=[c.pk for c in consents])
         return Response({"results": ConsentSerializer(given, many=True).data}, status=status.HTTP_201_CREATED)
@@ -497,7 +498,7 @@ class ConsentWithdrawView(APIView):
         with _api_field_names(assets="asset_ids"):
             withdrawn = services.consents_withdraw(
                 asset_ids=_creator_asset_pks(creator, data["asset_ids"]),
-                actor=request.user,
+                actor=signed_in_actor(request),
                 reason=data["reason"],
             )
         return Response({"withdrawn": withdrawn})
@@ -555,10 +556,10 @@ class ReleaseDecisionView(APIView):
         data = serializer.validated_data
         release = get_object_or_404(Release, public_id=public_id)
         if data["decision"] == "approve":
-            services.release_approve(release=release, reviewer=request.user, note=data["note"])
+            services.release_approve(release=release, reviewer=signed_in_actor(request), note=data["note"])
         else:
             services.release_reject(
-                release=release, reviewer=request.user, reason=data["reason"], note=data["note"]
+                release=release, reviewer=signed_in_actor(request), reason=data["reason"], note=data["note"]
             )
         release = _with_asset_ids(Release.objects.filter(pk=release.pk)).get()
         return Response(ReleaseSerializer(release, context={"request": request}).data)
@@ -590,14 +591,14 @@ class ConsentDecisionView(APIView):
         if data["decision"] == "approve":
             services.consent_approve(
                 consent=consent,
-                reviewer=request.user,
+                reviewer=signed_in_actor(request),
                 identifiable_people=data.get("identifiable_people"),
                 people_note=data["people_note"],
                 note=data["note"],
             )
         else:
             services.consent_reject(
-                consent=consent, reviewer=request.user, reason=data["reason"], note=data["note"]
+                consent=consent, reviewer=signed_in_actor(request), reason=data["reason"], note=data["note"]
             )
         consent = (
             Consent.objects.select_related("asset", "replaces")

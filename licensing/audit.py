@@ -10,6 +10,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.actor import Actor
+
 from .models import AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -58,7 +60,7 @@ def _occurred_at_text(event: AuditEvent) -> str:
 @transaction.atomic
 def audit_event_record(
     *,
-    actor: Any,
+    actor: Actor | None,
     action: str,
     object_type: str,
     object_id: object,
@@ -71,12 +73,11 @@ def audit_event_record(
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
     tail = AuditEvent.objects.order_by("-sequence").values_list("sequence", "entry_hash").first()
     sequence, previous_hash = (tail[0] + 1, tail[1]) if tail else (1, GENESIS_HASH)
-    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
     event = AuditEvent(
         sequence=sequence,
         occurred_at=timezone.now(),
-        actor_id=actor.pk if authenticated else None,
-        actor_label=actor.email if authenticated else (str(actor) if actor else "system"),
+        actor_id=actor.pk if actor is not None else None,
+        actor_label=actor.email if actor is not None else "system",
         action=action,
         object_type=object_type,
         object_id=str(object_id),

@@ -204,7 +204,7 @@ class SignatureField(forms.CharField):
         self.error_messages["required"] = f"Draw {label.lower()} in the box."
         self.error_messages["max_length"] = f"{label} image is too large; clear it and draw it again."
 
-    def clean(self, value: Any) -> bytes:  # type: ignore[override]
+    def clean(self, value: Any) -> bytes:
         text = super().clean(value)
         if not text:
             return b""

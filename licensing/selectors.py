@@ -107,18 +107,6 @@ def terms_text_in_force(
     return (texts.filter(published_at__lte=as_of) if as_of is not None else texts).first()
 
 
-def asset_is_sellable(*, asset_id: int, uses: Iterable[str] = (), terms: LicenseTerms | None = None) -> bool:
-    return sellable_assets(uses=uses, terms=terms).filter(pk=asset_id).exists()
-
-
-def live_consent(*, asset: MediaAsset) -> Consent | None:
-    return (
-        Consent.objects.filter(asset=asset, status__in=Consent.LIVE)
-        .prefetch_related("accepted_terms")
-        .first()
-    )
-
-
 @dataclass(frozen=True)
 class Sellability:
     """Why an asset can or cannot be sold, in words a creator or reviewer can act on."""
@@ -275,15 +263,6 @@ def audit_events(*, object_type: str = "", object_id: str = "") -> QuerySet[Audi
     if object_id:
         events = events.filter(object_id=object_id)
     return events
-
-
-def assets_without_consent(*, creator: CreatorProfile) -> QuerySet[MediaAsset]:
-    live = Consent.objects.filter(asset=OuterRef("pk"), status__in=Consent.LIVE)
-    return (
-        MediaAsset.objects.filter(creator=creator, erased_at__isnull=True)
-        .exclude(Exists(live))
-        .exclude(status=MediaAsset.Status.REJECTED)
-    )
 
 
 @dataclass(frozen=True)

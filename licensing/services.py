@@ -25,6 +25,8 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
+from core.actor import Actor
+from core.transitions import transition
 from creators.models import CreatorProfile, MediaAsset
 from creators.services import asset_erase, stored_files_delete
 
@@ -52,25 +54,12 @@ SIGNATURE_FIELDS = ("signature", "witness_signature", "guardian_signature")
 # --- Transitions and who may make them ---------------------------------------------------------------------
 
 
-def _transition(instance: Release | Consent, target: str) -> str:
-    current = instance.status
-    if target not in instance.TRANSITIONS[current]:
-        noun = "release" if isinstance(instance, Release) else "consent"
-        raise ValidationError(
-            f"This {noun} is {instance.get_status_display().lower()}; it cannot become "
-            f"{dict(type(instance).Status.choices)[target].lower()}.",
-            code="invalid_transition",
-        )
-    instance.status = target
-    return current
-
-
-def _require_reviewer(user: Any) -> None:
-    if not getattr(user, "is_reviewer", False):
+def _require_reviewer(user: Actor) -> None:
+    if not user.is_reviewer:
         raise PermissionDenied("Only reviewers can do this.")
 
 
-def _require_not_own(reviewer: Any, creator: CreatorProfile, what: str) -> None:
+def _require_not_own(reviewer: Actor, creator: CreatorProfile, what: str) -> None:
     """Separation of duties: a reviewer who is also a creator never decides on their own work."""
     if creator.user_id == getattr(reviewer, "pk", None):
         raise PermissionDenied(f"You cannot decide on your own {what}: another reviewer has to.")
@@ -81,7 +70,7 @@ def _require_not_own(reviewer: Any, creator: CreatorProfile, what: str) -> None:
 
 @transaction.atomic
 def license_terms_version_publish(
-    *, terms: LicenseTerms, text: str, actor: Any = None
+    *, terms: LicenseTerms, text: str, actor: Actor | None = None
 ) -> LicenseTermsVersion:
     """Publish a new text for a family of terms; earlier versions stay as they were, forever."""
     text = text.strip()
@@ -106,7 +95,7 @@ def license_terms_version_publish(
 
 
 @transaction.atomic
-def terms_version_accept(*, creator: CreatorProfile, terms_version: LicenseTermsVersion, actor: Any) -> int:
+def terms_version_accept(*, creator: CreatorProfile, terms_version: LicenseTermsVersion, actor: Actor) -> int:
     """The creator accepts a newer text of terms they consented under, for all their assets at once; returns
     how many consents now carry it. Nothing else changes, so nothing goes to review and nobody is told."""
     if terms_version != terms_version.terms.versions.order_by("-version").first():
@@ -215,7 +204,7 @@ def release_request_online(
     asset_ids: Iterable[int],
     shoot_start: datetime.date,
     shoot_end: datetime.date,
-    actor: Any,
+    actor: Actor,
 ) -> Release:
     """Start a release the person signs online, through a link the creator sends them."""
     _refuse({**_subject_errors(subject), **_shoot_date_errors(shoot_start, shoot_end)})
@@ -271,7 +260,7 @@ def release_for_signing(*, token: str) -> Release:
 
 
 @transaction.atomic
-def release_link_renew(*, release: Release, actor: Any) -> Release:
+def release_link_renew(*, release: Release, actor: Actor) -> Release:
     """Issue a new signing link (older links stop working); a rejected online release goes back to the person."""
     release = Release.objects.select_for_update().select_related("creator").get(pk=release.pk)
     _check_creator_or_reviewer(actor, release.creator)
@@ -279,7 +268,9 @@ def release_link_renew(*, release: Release, actor: Any) -> Release:
         raise ValidationError("A paper release is not signed through a link.", code="invalid_transition")
     before = release.status
     if release.status != Release.Status.AWAITING_SIGNATURE:
-        _transition(release, Release.Status.AWAITING_SIGNATURE)
+        transition(
+            release, subject=f"This {release._meta.verbose_name}", target=Release.Status.AWAITING_SIGNATURE
+        )
     release.link_generation += 1
     release.save(update_fields=["status", "link_generation", "updated_at"])
     audit_event_record(
@@ -454,7 +445,7 @@ def release_sign_online(
     release.wording_sha256 = _wording_sha256(release)
     # Signing again after a rejection: the earlier signatures go, so no old signature image outlives the release.
     replaced = [str(getattr(release, field).name) for field in SIGNATURE_FIELDS if getattr(release, field)]
-    release.guardian_signature = ""  # type: ignore[assignment]
+    release.guardian_signature = ""
     for field, content in files.items():
         getattr(release, field).save(content.name, content, save=False)
     _submit(release, actor=None, action="release.signed_online")
@@ -477,8 +468,10 @@ def _fill_signer(release: Release, signer: Signer, signed_on: datetime.date) -> 
     release.biometric_retention_until = signer.biometric_retention_until
 
 
-def _submit(release: Release, *, actor: Any, action: str) -> None:
-    before = _transition(release, Release.Status.SUBMITTED)
+def _submit(release: Release, *, actor: Actor | None, action: str) -> None:
+    before = transition(
+        release, subject=f"This {release._meta.verbose_name}", target=Release.Status.SUBMITTED
+    )
     release.submitted_at = timezone.now()
     release.capture_time_outside_shoot = _captured_outside(
         release.assets.all(), release.shoot_start, release.shoot_end
@@ -559,7 +552,7 @@ def release_upload_paper(
     signer: Signer,
     signed_on: datetime.date | None,
     scan: UploadedFile | None,
-    actor: Any,
+    actor: Actor,
 ) -> Release:
     """Record a release signed on paper from its scan; it goes straight to review."""
     today = timezone.localdate()
@@ -595,7 +588,7 @@ def release_upload_paper(
 
 
 @transaction.atomic
-def release_resubmit(*, release: Release, actor: Any, scan: UploadedFile | None = None) -> Release:
+def release_resubmit(*, release: Release, actor: Actor, scan: UploadedFile | None = None) -> Release:
     """Send a rejected paper release back to review, with a better scan when the old one was the problem."""
     release = Release.objects.select_for_update().select_related("creator").get(pk=release.pk)
     _check_creator_or_reviewer(actor, release.creator)
@@ -648,7 +641,7 @@ def _check_rejection(reason: str, reasons: type[models.TextChoices], note: str) 
 def _decide(
     item: Release | Consent,
     *,
-    reviewer: Any,
+    reviewer: Actor,
     target: str,
     reason: str = "",
     note: str = "",
@@ -658,8 +651,8 @@ def _decide(
     path: str,
 ) -> None:
     """A reviewer's decision on a locked release or consent: recorded, audited, and sent to the creator."""
-    before = _transition(item, target)
-    item.reviewed_by, item.reviewed_at = reviewer, timezone.now()
+    before = transition(item, subject=f"This {item._meta.verbose_name}", target=target)
+    item.reviewed_by_id, item.reviewed_at = reviewer.pk, timezone.now()
     item.rejection_reason, item.review_note = reason, note.strip()
     item.save()
     noun = "release" if isinstance(item, Release) else "consent"
@@ -704,7 +697,7 @@ def _consent_decision_context(consent: Consent) -> dict[str, Any]:
 
 
 @transaction.atomic
-def release_approve(*, release: Release, reviewer: Any, note: str = "") -> Release:
+def release_approve(*, release: Release, reviewer: Actor, note: str = "") -> Release:
     _require_reviewer(reviewer)
     release = Release.objects.select_for_update().select_related("creator").get(pk=release.pk)
     _require_not_own(reviewer, release.creator, "release")
@@ -719,7 +712,7 @@ def release_approve(*, release: Release, reviewer: Any, note: str = "") -> Relea
 
 
 @transaction.atomic
-def release_reject(*, release: Release, reviewer: Any, reason: str, note: str = "") -> Release:
+def release_reject(*, release: Release, reviewer: Actor, reason: str, note: str = "") -> Release:
     _require_reviewer(reviewer)
     _check_rejection(reason, Release.RejectionReason, note)
     release = Release.objects.select_for_update().select_related("creator").get(pk=release.pk)
@@ -736,12 +729,12 @@ def release_reject(*, release: Release, reviewer: Any, reason: str, note: str = 
 
 
 @transaction.atomic
-def release_revoke(*, release: Release, actor: Any, reason: str) -> Release:
+def release_revoke(*, release: Release, actor: Actor, reason: str) -> Release:
     """The person withdraws (or a takedown): every asset the release covered stops being sellable at once."""
     release = Release.objects.select_for_update().get(pk=release.pk)
     _check_creator_or_reviewer(actor, release.creator)
     was_approved = release.status == Release.Status.APPROVED
-    before = _transition(release, Release.Status.REVOKED)
+    before = transition(release, subject=f"This {release._meta.verbose_name}", target=Release.Status.REVOKED)
     release.revoked_at, release.revocation_reason = timezone.now(), reason.strip()
     release.save(update_fields=["status", "revoked_at", "revocation_reason", "updated_at"])
     asset_ids = sorted(release.assets.values_list("pk", flat=True))
@@ -884,7 +877,7 @@ def _release_biometric_end(release_id: int) -> bool:
 
 
 @transaction.atomic
-def release_erase(*, release: Release, actor: Any) -> Release:
+def release_erase(*, release: Release, actor: Actor) -> Release:
     """An erasure request: revoke, delete the signatures and scan, blank personal data; keep a minimal entry."""
     release = Release.objects.select_for_update().get(pk=release.pk)
     _check_creator_or_reviewer(actor, release.creator)
@@ -1029,14 +1022,14 @@ def _consent_record(
     asset: MediaAsset,
     scope: ConsentScope,
     texts: list[LicenseTermsVersion],
-    actor: Any,
+    actor: Actor,
     replaces: Consent | None,
     status: str = Consent.Status.PENDING,
 ) -> Consent:
     consent = Consent(
         asset=asset,
         status=status,
-        given_by=actor if getattr(actor, "pk", None) else None,
+        given_by_id=actor.pk if actor else None,
         property_release_required=scope.property_release_required,
         replaces=replaces,
     )
@@ -1070,9 +1063,9 @@ def _consent_record(
     return consent
 
 
-def _replace(consent: Consent, *, actor: Any, reason: str) -> None:
+def _replace(consent: Consent, *, actor: Actor, reason: str) -> None:
     """A consent steps aside for its successor, saved next (one active and one pending consent per asset)."""
-    before = _transition(consent, Consent.Status.REPLACED)
+    before = transition(consent, subject=f"This {consent._meta.verbose_name}", target=Consent.Status.REPLACED)
     consent.save(update_fields=["status"])
     audit_event_record(
         actor=actor,
@@ -1092,7 +1085,7 @@ def consents_give(
     permissions: dict[str, UsePermission],
     terms: Iterable[LicenseTerms],
     property_release_required: bool = False,
-    actor: Any,
+    actor: Actor,
 ) -> list[Consent]:
     """Give consent for many assets at once, or change it; returns the consents recorded.
 
@@ -1154,7 +1147,7 @@ def consents_give(
 def consent_approve(
     *,
     consent: Consent,
-    reviewer: Any,
+    reviewer: Actor,
     identifiable_people: int | None,
     people_note: str = "",
     note: str = "",
@@ -1203,7 +1196,7 @@ def consent_approve(
 
 
 @transaction.atomic
-def consent_reject(*, consent: Consent, reviewer: Any, reason: str, note: str = "") -> Consent:
+def consent_reject(*, consent: Consent, reviewer: Actor, reason: str, note: str = "") -> Consent:
     _require_reviewer(reviewer)
     _check_rejection(reason, Consent.RejectionReason, note)
     consent = Consent.objects.select_for_update().select_related("asset__creator").get(pk=consent.pk)
@@ -1219,15 +1212,17 @@ def consent_reject(*, consent: Consent, reviewer: Any, reason: str, note: str = 
     return consent
 
 
-def _check_creator_or_reviewer(actor: Any, creator: CreatorProfile) -> None:
-    if getattr(actor, "is_reviewer", False) or getattr(actor, "pk", None) == creator.user_id:
+def _check_creator_or_reviewer(actor: Actor, creator: CreatorProfile) -> None:
+    if actor.is_reviewer or actor.pk == creator.user_id:
         return
     raise PermissionDenied("Only the creator or a reviewer can do this.")
 
 
-def _withdraw_one(consent: Consent, *, actor: Any, reason: str) -> None:
-    before = _transition(consent, Consent.Status.WITHDRAWN)
-    consent.withdrawn_by = actor if getattr(actor, "pk", None) else None
+def _withdraw_one(consent: Consent, *, actor: Actor, reason: str) -> None:
+    before = transition(
+        consent, subject=f"This {consent._meta.verbose_name}", target=Consent.Status.WITHDRAWN
+    )
+    consent.withdrawn_by_id = actor.pk if actor else None
     consent.withdrawn_at, consent.withdrawal_reason = timezone.now(), reason.strip()
     consent.save(update_fields=["status", "withdrawn_by", "withdrawn_at", "withdrawal_reason"])
     audit_event_record(
@@ -1247,7 +1242,7 @@ def _announce_withdrawal(asset_ids: list[int], reason: str) -> None:
 
 
 @transaction.atomic
-def consents_withdraw(*, asset_ids: Iterable[int], actor: Any, reason: str = "") -> int:
+def consents_withdraw(*, asset_ids: Iterable[int], actor: Actor, reason: str = "") -> int:
     """Withdraw consent for one asset or many in one action; from the commit on, none of them is sellable.
 
     A creator withdraws for their own assets; a reviewer for anyone's (a takedown). Returns how many consents
@@ -1261,7 +1256,7 @@ def consents_withdraw(*, asset_ids: Iterable[int], actor: Any, reason: str = "")
         raise ValidationError({"assets": "Some of the chosen assets do not exist."})
     for asset in assets:
         _check_creator_or_reviewer(actor, asset.creator)
-    own = {asset.pk for asset in assets if asset.creator.user_id == getattr(actor, "pk", None)}
+    own = {asset.pk for asset in assets if asset.creator.user_id == actor.pk}
     if own and len(own) != len(assets):
         raise ValidationError(
             {"assets": "A takedown cannot include your own assets: withdraw their consent as their creator."}
@@ -1282,7 +1277,7 @@ def consents_withdraw(*, asset_ids: Iterable[int], actor: Any, reason: str = "")
 
 
 @transaction.atomic
-def assets_erase(*, asset_ids: Iterable[int], actor: Any) -> int:
+def assets_erase(*, asset_ids: Iterable[int], actor: Actor) -> int:
     """An erasure request: withdraw consent, delete originals and derivatives, blank what describes the assets."""
     wanted = sorted(set(asset_ids))
     consents_withdraw(asset_ids=wanted, actor=actor, reason="Erasure requested.")

@@ -8,6 +8,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
 
 # Every task's delay_on_commit goes through the transactional outbox (creators/outbox), so a task asked for
 # while the broker is down is kept and runs when it is back.
-app = Celery("marketplace", task_cls="creators.outbox.task:OutboxTask")
+app = Celery("marketplace", task_cls="core.outbox.task:OutboxTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

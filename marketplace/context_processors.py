@@ -7,5 +7,5 @@ def site(request: HttpRequest) -> dict[str, object]:
     user = request.user
     return {
         "site_name": settings.SITE_NAME,
-        "is_reviewer": bool(user.is_authenticated and user.is_reviewer),  # type: ignore[union-attr]
+        "is_reviewer": bool(user.is_authenticated and user.is_reviewer),
     }

@@ -92,7 +92,7 @@ class QueuedPasswordResetForm(PasswordResetForm):
     its time tells them apart, and a slow mail server never holds it.
     """
 
-    def save(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         password_reset_send.delay_on_commit(email=self.cleaned_data["email"])
 
 

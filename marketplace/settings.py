@@ -67,7 +67,7 @@ INSTALLED_APPS = [
     "datasets",
     "licensing",
     "creators",
-    "creators.outbox",
+    "core.outbox",
 ]
 
 MIDDLEWARE = [
@@ -169,7 +169,7 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 3
 
 # How many reverse proxies stand in front of the site. Each appends the address it was reached from to
 # X-Forwarded-For; the client is read that many entries from the right, and with none (the default) the
-# header is ignored, since a client can send any (marketplace/client_identity.py).
+# header is ignored, since a client can send any (core/client_identity.py).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # Login brute force: five failures for one email (from any address), or from one address (for any email),
@@ -181,8 +181,8 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
-AXES_USERNAME_CALLABLE = "marketplace.client_identity.login_email"
-AXES_CLIENT_IP_CALLABLE = "marketplace.client_identity.client_address"
+AXES_USERNAME_CALLABLE = "core.client_identity.login_email"
+AXES_CLIENT_IP_CALLABLE = "core.client_identity.client_address"
 
 # --- Internationalisation ---------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -316,7 +316,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60 * 60 * 24,
     },
     # Tasks queued while the broker was unreachable (creators/outbox) run within this long of its return.
-    "outbox-relay": {"task": "creators.outbox.tasks.outbox_relay", "schedule": 20},
+    "outbox-relay": {"task": "core.outbox.tasks.outbox_relay", "schedule": 20},
 }
 CELERY_TIMEZONE = TIME_ZONE
 

@@ -74,7 +74,7 @@ def webhook_dns(monkeypatch) -> dict[str, list[str]]:
     """DNS as webhook URLs see it: the returned names and their addresses (a test may change an answer, to
     play a name that re-resolves elsewhere), numeric hosts read by the system's resolver as it reads them
     (127.1, 0x7f.1, ::ffff:7f00:1), and every other name unknown."""
-    from marketplace import outbound
+    from core import outbound
 
     names = {"example.com": [PUBLIC_TEST_ADDRESS], "localhost": ["127.0.0.1", "::1"]}
 
@@ -227,7 +227,7 @@ def password() -> str:
 def sent_emails(mailoutbox) -> Any:
     """Runs the tasks the test queued (they wait in the outbox) in this process, as the worker would, and
     returns every email sent so far: what each address received, without a worker process."""
-    from creators.outbox.models import QueuedTask
+    from core.outbox.models import QueuedTask
 
     def run() -> list[Any]:
         for queued in QueuedTask.objects.order_by("pk"):

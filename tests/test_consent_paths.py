@@ -30,8 +30,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from core.outbox.models import QueuedTask
 from creators.models import CreatorProfile
-from creators.outbox.models import QueuedTask
 from datasets import build, services
 from datasets.models import BundleFile, Dataset, DatasetVersion, Offer, Revocation
 from datasets.selectors import version_files_servable
@@ -48,6 +48,7 @@ from licensing.services import (
 from marketplace.models import LicenseGrant, Order
 from marketplace.services import orders
 from tests.datasets.conftest import photo_bytes, store_sellable
+from tests.examples import examples
 from tests.factories import BuyerFactory, CreatorProfileFactory, ReleaseFactory, ReviewerFactory
 
 pytestmark = pytest.mark.django_db
@@ -304,7 +305,7 @@ def test_consent_holds_on_every_path(media_root):
     run_state_machine_as_test(
         ConsentPaths,
         settings=settings(
-            max_examples=25,
+            max_examples=examples(25),
             stateful_step_count=25,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],

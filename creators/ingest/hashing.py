@@ -1,23 +1,10 @@
-"""Content hashes: sha256 for exact duplicates, a 64-bit DCT perceptual hash for near duplicates."""
-
-import hashlib
-from pathlib import Path
+"""Perceptual hashes: a 64-bit DCT hash of a picture, for near duplicates (exact ones: core.hashing.sha256_file)."""
 
 import numpy as np
 from PIL import Image
 
-CHUNK_BYTES = 1024 * 1024
 PHASH_SIZE = 32  # the image is reduced to 32x32 grey before the DCT
 PHASH_BITS_SIDE = 8  # the 8x8 lowest frequencies make the 64 bits
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks so memory stays flat whatever its size."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _dct_matrix(size: int) -> np.ndarray:

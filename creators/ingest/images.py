@@ -30,6 +30,7 @@ import numpy as np
 import pillow_heif
 from PIL import ExifTags, Image, ImageCms, ImageDraw, ImageFont, ImageMode, IptcImagePlugin
 
+from core.hashing import sha256_file
 from creators.ingest import jpeg
 from creators.ingest.credentials import (
     NO_CREDENTIALS,
@@ -38,7 +39,7 @@ from creators.ingest.credentials import (
     is_ai_source_type,
     read_content_credentials,
 )
-from creators.ingest.hashing import phash, sha256_file
+from creators.ingest.hashing import phash
 from creators.ingest.limits import IMAGE_FORMATS, MediaLimits, MediaRejected, describe_size
 from creators.ingest.people import find_people, search_scale
 

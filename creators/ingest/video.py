@@ -25,9 +25,10 @@ from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 from PIL import Image
 
+from core.hashing import sha256_file
 from creators.ingest.credentials import ContentCredentials, read_video_content_credentials
 
-from .hashing import phash, sha256_file
+from .hashing import phash
 from .images import watermark_layer
 from .limits import (
     AVIF_BRANDS,

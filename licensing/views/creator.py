@@ -16,10 +16,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.actor import signed_in_actor
+from core.files import stored_file_response
+from core.forms import add_service_errors
 from creators import selectors as creator_selectors
-from creators.forms import add_service_errors
 from creators.models import CreatorProfile, MediaAsset
-from creators.views import creator_required, stored_file_response
+from creators.views import creator_required
 
 from .. import selectors, services
 from ..forms import (
@@ -93,7 +95,7 @@ def release_new(request: HttpRequest, creator: CreatorProfile) -> HttpResponse:
                     asset_ids=chosen,
                     shoot_start=data["shoot_start"],
                     shoot_end=data["shoot_end"],
-                    actor=request.user,
+                    actor=signed_in_actor(request),
                 )
             else:
                 release = services.release_upload_paper(
@@ -105,7 +107,7 @@ def release_new(request: HttpRequest, creator: CreatorProfile) -> HttpResponse:
                     signer=form.paper_signer(),
                     signed_on=data["signed_on"],
                     scan=data["scan"],
-                    actor=request.user,
+                    actor=signed_in_actor(request),
                 )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -178,7 +180,7 @@ def release_detail(request: HttpRequest, creator: CreatorProfile, public_id: UUI
 def release_renew_link(request: HttpRequest, creator: CreatorProfile, public_id: UUID) -> HttpResponse:
     release = _own_release(creator, public_id)
     try:
-        services.release_link_renew(release=release, actor=request.user)
+        services.release_link_renew(release=release, actor=signed_in_actor(request))
     except ValidationError as error:
         return _refused(request, release, error)
     messages.success(request, "Here is a new signing link. Links sent before no longer work.")
@@ -192,7 +194,9 @@ def release_resubmit(request: HttpRequest, creator: CreatorProfile, public_id: U
     form = ReleaseResubmitForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            services.release_resubmit(release=release, actor=request.user, scan=form.cleaned_data["scan"])
+            services.release_resubmit(
+                release=release, actor=signed_in_actor(request), scan=form.cleaned_data["scan"]
+            )
         except ValidationError as error:
             if not hasattr(error, "error_dict"):
                 return _refused(request, release, error)
@@ -211,7 +215,9 @@ def release_revoke(request: HttpRequest, creator: CreatorProfile, public_id: UUI
     if not form.is_valid():
         return _release_page(request, release, status=400, revoke_form=form)
     try:
-        services.release_revoke(release=release, actor=request.user, reason=form.cleaned_data["reason"])
+        services.release_revoke(
+            release=release, actor=signed_in_actor(request), reason=form.cleaned_data["reason"]
+        )
     except ValidationError as error:
         return _refused(request, release, error)
     messages.success(request, "The release is revoked. The photos and videos it covered are no longer sold.")
@@ -225,7 +231,7 @@ def release_erase(request: HttpRequest, creator: CreatorProfile, public_id: UUID
     form = ReleaseEraseForm(request.POST)
     if not form.is_valid():
         return _release_page(request, release, status=400, erase_form=form)
-    services.release_erase(release=release, actor=request.user)
+    services.release_erase(release=release, actor=signed_in_actor(request))
     messages.success(request, "The person's data is erased; only a minimal record of the release remains.")
     return redirect("licensing:release-detail", public_id=release.public_id)
 
@@ -334,7 +340,7 @@ def consent_give(request: HttpRequest, creator: CreatorProfile) -> HttpResponse:
                 permissions=form.permissions(),
                 terms=data["terms"],
                 property_release_required=data["property_release_required"],
-                actor=request.user,
+                actor=signed_in_actor(request),
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -369,7 +375,9 @@ def terms_updates(request: HttpRequest, creator: CreatorProfile) -> HttpResponse
     if request.method == "POST":
         text = get_object_or_404(LicenseTermsVersion, pk=request.POST.get("terms_version", ""))
         try:
-            accepted = services.terms_version_accept(creator=creator, terms_version=text, actor=request.user)
+            accepted = services.terms_version_accept(
+                creator=creator, terms_version=text, actor=signed_in_actor(request)
+            )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
@@ -392,7 +400,7 @@ def consent_withdraw(request: HttpRequest, creator: CreatorProfile) -> HttpRespo
         try:
             withdrawn = services.consents_withdraw(
                 asset_ids=[ids[value] for value in form.cleaned_data["assets"]],
-                actor=request.user,
+                actor=signed_in_actor(request),
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as error:
@@ -419,7 +427,8 @@ def assets_erase(request: HttpRequest, creator: CreatorProfile) -> HttpResponse:
     if form.is_valid():
         try:
             erased = services.assets_erase(
-                asset_ids=[ids[value] for value in form.cleaned_data["assets"]], actor=request.user
+                asset_ids=[ids[value] for value in form.cleaned_data["assets"]],
+                actor=signed_in_actor(request),
             )
         except ValidationError as error:
             add_service_errors(form, error)

@@ -18,7 +18,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from creators.forms import add_service_errors
+from core.actor import signed_in_actor
+from core.forms import add_service_errors
 from creators.models import DuplicateFlag, MediaAsset
 from creators.selectors import asset_duplicates
 
@@ -150,14 +151,16 @@ def release_review(request: HttpRequest, public_id: UUID) -> HttpResponse:
         outcome = _apply(
             request,
             approve,
-            lambda data: services.release_approve(release=release, reviewer=request.user, note=data["note"]),
+            lambda data: services.release_approve(
+                release=release, reviewer=signed_in_actor(request), note=data["note"]
+            ),
         )
     elif decision == "reject":
         outcome = _apply(
             request,
             reject,
             lambda data: services.release_reject(
-                release=release, reviewer=request.user, reason=data["reason"], note=data["note"]
+                release=release, reviewer=signed_in_actor(request), reason=data["reason"], note=data["note"]
             ),
         )
     if outcome == "done":
@@ -212,7 +215,7 @@ def consent_review(request: HttpRequest, public_id: UUID) -> HttpResponse:
             approve,
             lambda data: services.consent_approve(
                 consent=consent,
-                reviewer=request.user,
+                reviewer=signed_in_actor(request),
                 identifiable_people=data["identifiable_people"],
                 people_note=data["people_note"],
                 note=data["note"],
@@ -223,7 +226,7 @@ def consent_review(request: HttpRequest, public_id: UUID) -> HttpResponse:
             request,
             reject,
             lambda data: services.consent_reject(
-                consent=consent, reviewer=request.user, reason=data["reason"], note=data["note"]
+                consent=consent, reviewer=signed_in_actor(request), reason=data["reason"], note=data["note"]
             ),
         )
     if outcome == "done":
@@ -290,7 +293,7 @@ def asset_takedown(request: HttpRequest, public_id: UUID) -> HttpResponse:
         return redirect(back)
     try:
         withdrawn = services.consents_withdraw(
-            asset_ids=[asset.pk], actor=request.user, reason=form.cleaned_data["reason"]
+            asset_ids=[asset.pk], actor=signed_in_actor(request), reason=form.cleaned_data["reason"]
         )
     except ValidationError as error:
         messages.error(request, f"Not taken down: {' '.join(error.messages)}")

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from creators.forms import add_service_errors
+from core.forms import add_service_errors
 
 from .. import services
 from ..forms import SignForm

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from creators.api_schema import error_responses
+from core.api_schema import error_responses
 from datasets.models import Dataset
 from marketplace import payments, selectors
 from marketplace.downloads import download_links

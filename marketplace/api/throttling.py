@@ -12,7 +12,7 @@ from typing import Any
 from rest_framework import throttling
 from rest_framework.request import Request
 
-from marketplace.client_identity import client_address
+from core.client_identity import client_address
 
 logger = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from core.transitions import transition
 from datasets.models import Dataset, DatasetVersion, Offer
 from datasets.selectors import latest_published_version
 from datasets.services import version_items_no_longer_sellable
@@ -31,16 +32,6 @@ from marketplace.services.ledger import ledger_record_sale, ledger_reverse_sale
 CHECKOUT_MINUTES = 30
 CERTIFICATE_TYPE = "datamarket.license-certificate"
 CERTIFICATE_FORMAT = 1
-
-
-def _transition(order: Order, target: str) -> None:
-    if target not in Order.TRANSITIONS[order.status]:
-        raise ValidationError(
-            f"This order is {order.get_status_display().lower()}; it cannot become "
-            f"{Order.Status(target).label.lower()}.",
-            code="invalid_transition",
-        )
-    order.status = target
 
 
 @transaction.atomic
@@ -173,7 +164,7 @@ def order_mark_paid(*, order: Order, amount_cents: int, currency: str, payment_i
             f"{order.currency}.",
             code="amount_mismatch",
         )
-    _transition(order, Order.Status.PAID)
+    transition(order, subject="This order", target=Order.Status.PAID)
     order.paid_at = timezone.now()
     order.stripe_payment_intent = payment_intent or order.stripe_payment_intent
     order.save(update_fields=["status", "paid_at", "stripe_payment_intent"])
@@ -249,7 +240,7 @@ def order_fulfil(*, order: Order) -> LicenseGrant:
         raise ValidationError(
             f"{terms.name} on this version was licensed exclusively to someone else.", code="conflict"
         ) from error
-    _transition(order, Order.Status.FULFILLED)
+    transition(order, subject="This order", target=Order.Status.FULFILLED)
     order.fulfilled_at = now
     order.save(update_fields=["status", "fulfilled_at"])
     # In this transaction: the sale is final and its split recorded together, or neither is.
@@ -338,7 +329,7 @@ def order_cancel(*, order: Order, reason: str) -> Order:
     order = Order.objects.select_for_update().get(pk=order.pk)
     if order.status == Order.Status.CANCELLED:
         return order
-    _transition(order, Order.Status.CANCELLED)
+    transition(order, subject="This order", target=Order.Status.CANCELLED)
     order.ended_at, order.end_reason = timezone.now(), reason
     order.save(update_fields=["status", "ended_at", "end_reason"])
     return order
@@ -355,7 +346,7 @@ def order_refund_unsold(*, order: Order, reason: str) -> Order:
     )
     if order.status == Order.Status.REFUNDED:
         return order
-    _transition(order, Order.Status.REFUNDED)
+    transition(order, subject="This order", target=Order.Status.REFUNDED)
     order.ended_at, order.end_reason = timezone.now(), f"{reason} The payment is refunded in full."
     order.save(update_fields=["status", "ended_at", "end_reason"])
     from marketplace.tasks import email_send, order_refund_send  # the task module imports these services
@@ -393,7 +384,7 @@ def _end_with_suspension(order: Order, status: str, reason: str) -> Order:
     order = Order.objects.select_for_update().get(pk=order.pk)
     if order.status == status:
         return order
-    _transition(order, status)
+    transition(order, subject="This order", target=status)
     order.ended_at, order.end_reason = timezone.now(), reason
     order.save(update_fields=["status", "ended_at", "end_reason"])
     LicenseGrant.objects.filter(order=order, status=LicenseGrant.Status.ACTIVE).update(

@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from core.transitions import transition
 from marketplace.models import Invitation, Membership, Organization, User
 
 # How long an invitation's link works.
@@ -23,24 +24,9 @@ def _require_owner(organization: Organization, actor: User) -> None:
         raise PermissionDenied("Only an owner of the organization changes who is in it.")
 
 
-@transaction.atomic
-def organization_rename(*, organization: Organization, actor: User, name: str) -> Organization:
-    _require_owner(organization, actor)
-    name = name.strip()
-    if not name:
-        raise ValidationError({"name": "Give the organization a name: licenses are granted to it."})
-    organization.name = name[:200]
-    organization.save(update_fields=["name"])
-    return organization
-
-
 def _invitation_transition(invitation: Invitation, target: str) -> None:
-    if target not in Invitation.TRANSITIONS[invitation.status]:
-        raise ValidationError(
-            f"This invitation was {invitation.get_status_display().lower()} already.",
-            code="invalid_transition",
-        )
-    invitation.status, invitation.ended_at = target, timezone.now()
+    transition(invitation, target, subject="This invitation")
+    invitation.ended_at = timezone.now()
 
 
 @transaction.atomic

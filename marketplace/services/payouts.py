@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core.transitions import transition
 from creators.models import CreatorProfile
 from marketplace.models import Order, Payout, StripeAccount
 from marketplace.payments import _client, stripe_enabled
@@ -33,16 +34,6 @@ class PayoutRun:
     retried: int = 0
     sent: int = 0
     failed: int = 0
-
-
-def _transition(payout: Payout, target: str) -> None:
-    if target not in Payout.TRANSITIONS[payout.status]:
-        raise ValidationError(
-            f"This payout is {payout.get_status_display().lower()}; it cannot become "
-            f"{Payout.Status(target).label.lower()}.",
-            code="invalid_transition",
-        )
-    payout.status = target
 
 
 def payouts_send() -> PayoutRun:
@@ -81,7 +72,7 @@ def payouts_retry_failed() -> int:
     for payout in Payout.objects.select_for_update().filter(
         status=Payout.Status.FAILED, attempts__lt=Payout.MAX_ATTEMPTS
     ):
-        _transition(payout, Payout.Status.PENDING)
+        transition(payout, subject="This payout", target=Payout.Status.PENDING)
         payout.save(update_fields=["status"])
         retried += 1
     return retried
@@ -126,7 +117,7 @@ def payout_send(*, payout_id: int) -> Payout | None:
     except stripe.StripeError as error:
         _payout_failed(payout, error)
     else:
-        _transition(payout, Payout.Status.SENT)
+        transition(payout, subject="This payout", target=Payout.Status.SENT)
         payout.stripe_transfer_id = str(transfer.id)
         payout.sent_at = timezone.now()
         payout.last_error = ""
@@ -135,7 +126,7 @@ def payout_send(*, payout_id: int) -> Payout | None:
 
 
 def _payout_failed(payout: Payout, error: stripe.StripeError) -> None:
-    _transition(payout, Payout.Status.FAILED)
+    transition(payout, subject="This payout", target=Payout.Status.FAILED)
     payout.failed_at = timezone.now()
     payout.last_error = (error.user_message or str(error) or type(error).__name__)[:500]
     logger.warning("Payout %s failed (attempt %s): %s", payout.idempotency_key, payout.attempts, error)

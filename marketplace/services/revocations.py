@@ -27,8 +27,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from core import outbound
 from datasets.models import DatasetVersion, Revocation
-from marketplace import outbound
 from marketplace.models import (
     LicenseGrant,
     Membership,

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from creators.forms import add_service_errors
+from core.forms import add_service_errors
 from marketplace import selectors, services
 from marketplace.forms import ApiTokenCreateForm, SignupForm
 from marketplace.models import ApiToken

@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from creators.forms import add_service_errors
+from core.forms import add_service_errors
 from marketplace import selectors
 from marketplace.models import Membership, Organization, User, WebhookEndpoint
 from marketplace.services import revocations

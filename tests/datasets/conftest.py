@@ -2,8 +2,11 @@
 
 import hashlib
 import io
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -106,25 +109,42 @@ HF_DATASETS_VERSION = "5.2.0"
 
 
 @pytest.fixture(scope="session")
-def buyer_python(tmp_path_factory) -> str:
+def buyer_python() -> str:
     """A Python with Hugging Face `datasets` (and Pillow, as the README's `datasets[vision]` brings), in a
     virtualenv of its own.
 
     It cannot live beside the project: its import name is this project's `datasets` app. A buyer's machine
-    has the one and not the other, and so does this environment.
+    has the one and not the other, and so does this environment. Installing it takes most of a minute, so it
+    is made once per machine, under the user's cache folder, named for what it holds (the requirement and the
+    Python it runs on): a new requirement makes a new one.
     """
-    venv = tmp_path_factory.mktemp("buyer") / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = str(venv / "bin" / "python")
+    requirement = f"datasets[vision]=={HF_DATASETS_VERSION}"
+    key = hashlib.sha256(f"{requirement} {sys.version}".encode()).hexdigest()[:16]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "datamarket-tests"
+    venv = cache / f"buyer-venv-{key}"
+    python = venv / "bin" / "python"
+    if (venv / "complete").exists():
+        return str(python)
+    cache.mkdir(parents=True, exist_ok=True)
+    # Made aside and renamed into place whole, so a run that stops halfway, or two runs at once, never leave
+    # a half-installed environment under the name.
+    scratch = Path(tempfile.mkdtemp(prefix="buyer-venv-", dir=cache))
+    subprocess.run([sys.executable, "-m", "venv", str(scratch)], check=True)
     installed = subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", f"datasets[vision]=={HF_DATASETS_VERSION}"],
+        [str(scratch / "bin" / "python"), "-m", "pip", "install", "--quiet", requirement],
         capture_output=True,
         text=True,
         check=False,
     )
     if installed.returncode != 0:
+        shutil.rmtree(scratch, ignore_errors=True)
         pytest.skip(f"Hugging Face datasets could not be installed: {installed.stderr.strip()[-300:]}")
-    return python
+    (scratch / "complete").touch()
+    try:
+        scratch.rename(venv)
+    except OSError:  # another run put one in place meanwhile: use it
+        shutil.rmtree(scratch, ignore_errors=True)
+    return str(python)
 
 
 def publish_first_version(dataset: Dataset) -> DatasetVersion:

@@ -2,6 +2,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 
+from core.transitions import transition
 from creators.models import DuplicateFlag
 from datasets.models import Dataset, DatasetVersion, Offer
 from datasets.selectors import dataset_candidates, dataset_selection, selection_statistics
@@ -245,12 +246,10 @@ def test_a_superseded_version_is_off_sale_until_its_replacement_is_published(cre
     ],
 )
 def test_a_version_refuses_every_move_its_state_machine_does_not_allow(start, target):
-    from datasets.services import _transition
-
     version = DatasetVersion(number=1, status=start)
 
     with pytest.raises(ValidationError) as refused:
-        _transition(version, target)
+        transition(version, target, subject="Version 1")
     assert refused.value.code == "invalid_transition"
     assert version.status == start
 

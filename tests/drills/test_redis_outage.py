@@ -11,8 +11,8 @@ import time
 import pytest
 import requests
 
+from core.outbox.models import QueuedTask
 from creators.models import MediaAsset
-from creators.outbox.models import QueuedTask
 from datasets.models import Dataset, DatasetVersion, Offer
 from licensing.models import LicenseTerms
 from marketplace.services.accounts import api_token_create

@@ -32,6 +32,7 @@ from licensing.services import (
     release_approve,
     release_revoke,
 )
+from tests.examples import examples
 from tests.factories import CreatorFactory, MediaAssetFactory, ReleaseFactory, ReviewerFactory
 
 pytestmark = pytest.mark.django_db
@@ -285,7 +286,7 @@ def test_sellability_and_withdrawal_hold_after_every_step(db):
     run_state_machine_as_test(
         Marketplace,
         settings=settings(
-            max_examples=60,
+            max_examples=examples(60),
             stateful_step_count=15,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],

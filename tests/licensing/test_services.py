@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -334,7 +335,7 @@ def test_signing_online_stores_both_signatures_as_png(awaiting, media_root):
 
 
 def test_a_minor_signs_with_a_guardian(awaiting, media_root):
-    sixteen = timezone.localdate().replace(year=timezone.localdate().year - 16)
+    sixteen = timezone.localdate() - relativedelta(years=16)
     signer = signer_for(
         awaiting, date_of_birth=sixteen, guardian_name="Gloria Guardian", guardian_signature_png=drawn_png()
     )
@@ -489,7 +490,7 @@ def test_an_empty_self_description_stores_nothing(awaiting, media_root):
 def test_signing_again_after_a_rejection_replaces_the_earlier_signatures(
     awaiting, creator, reviewer, media_root, django_capture_on_commit_callbacks
 ):
-    sixteen = timezone.localdate().replace(year=timezone.localdate().year - 16)
+    sixteen = timezone.localdate() - relativedelta(years=16)
     minor = signer_for(
         awaiting, date_of_birth=sixteen, guardian_name="Gloria Guardian", guardian_signature_png=drawn_png()
     )

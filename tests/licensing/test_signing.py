@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image, ImageDraw
@@ -36,8 +37,8 @@ def data_url(content: bytes, media_type: str = "image/png") -> str:
 
 
 def years_ago(years: int, days: int = 0) -> datetime.date:
-    today = timezone.localdate()
-    return today.replace(year=today.year - years) - datetime.timedelta(days=days)
+    # relativedelta, not date.replace: on 29 February, the same day `years` ago may not exist.
+    return timezone.localdate() - relativedelta(years=years) - datetime.timedelta(days=days)
 
 
 def stored_files(root: Path) -> list[Path]:

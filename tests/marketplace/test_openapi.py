@@ -19,6 +19,7 @@ from creators import services as creator_services
 from marketplace.models import Order
 from marketplace.services import api_token_create, orders
 from marketplace.wsgi import application
+from tests.examples import examples
 from tests.factories import (
     BuyerFactory,
     ConsentFactory,
@@ -173,7 +174,7 @@ def as_reviewer() -> Caller:
 def property_test_of_every_operation(test: Callable[..., None]) -> Callable[..., None]:
     """The test, run on every operation of the schema with a few seeded examples each."""
     bounded = settings(
-        max_examples=EXAMPLES_PER_OPERATION,
+        max_examples=examples(EXAMPLES_PER_OPERATION),
         deadline=None,
         derandomize=True,
         database=None,  # nothing replayed from, or written to, a local example database

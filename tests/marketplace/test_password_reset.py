@@ -4,7 +4,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from creators.outbox.models import QueuedTask
+from core.outbox.models import QueuedTask
 
 pytestmark = pytest.mark.django_db
 

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from marketplace.services.ledger import BASIS_POINTS, revenue_split
+from tests.examples import examples
 
 sales = st.fixed_dictionaries(
     {
@@ -17,7 +18,7 @@ sales = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(sale=sales)
 def test_every_split_sums_to_the_amount_and_each_part_is_within_a_cent_of_its_exact_value(sale):
     amount, fee_basis_points = sale["amount_cents"], sale["fee_basis_points"]

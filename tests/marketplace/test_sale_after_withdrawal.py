@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from creators.outbox.models import QueuedTask
+from core.outbox.models import QueuedTask
 from licensing.models import LicenseTerms
 from licensing.services import consents_withdraw, license_terms_version_publish
 from marketplace import payments

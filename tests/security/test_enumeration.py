@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from creators.outbox.models import QueuedTask
+from core.outbox.models import QueuedTask
 from marketplace.models import Invitation, Membership, User
 from marketplace.services import orders, organizations
 from marketplace.tokens import account_confirmation_token

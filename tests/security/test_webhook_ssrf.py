@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core import outbound
 from datasets.models import Revocation
-from marketplace import outbound
 from marketplace.models import LicenseGrant, WebhookDelivery, WebhookEndpoint
 from marketplace.services import revocations
 from tests.conftest import PUBLIC_TEST_ADDRESS

@@ -6,7 +6,7 @@ from licensing.audit import audit_chain_verify
 class Command(BaseCommand):
     help = "Walk the audit log's hash chain and report the first broken link."
 
-    def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args, **options) -> None:
         report = audit_chain_verify()
         if report.broken is not None:
             raise CommandError(

@@ -12,7 +12,8 @@ import pytest
 from PIL import ExifTags, Image, ImageDraw, ImageFile, ImageFilter, ImageOps
 from PIL.TiffImagePlugin import IFDRational
 
-from creators.ingest.hashing import hamming, phash, sha256_file
+from core.hashing import sha256_file
+from creators.ingest.hashing import hamming, phash
 from creators.ingest.images import (
     NOT_ACCEPTED_MESSAGE,
     ImageIngest,

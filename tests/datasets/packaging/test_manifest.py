@@ -18,6 +18,7 @@ from datasets.packaging.manifest import (
     sample_json,
     write_manifest,
 )
+from tests.examples import examples
 
 UTC = dt.UTC
 
@@ -239,7 +240,7 @@ def test_any_text_reads_back_from_the_json_unchanged(caption):
     assert rows[1]["caption"] == "plain"
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     texts=st.lists(st.text(), min_size=1, max_size=6),
     numbers=st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=6),

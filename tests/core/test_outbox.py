@@ -7,8 +7,8 @@ from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from creators.outbox import services
-from creators.outbox.models import QueuedTask
+from core.outbox import services
+from core.outbox.models import QueuedTask
 from creators.tasks import upload_sessions_expire
 from marketplace.celery import app as celery_app
 

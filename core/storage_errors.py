@@ -1,4 +1,5 @@
-"""Which storage failures are worth trying again: the store was unreachable, overloaded or briefly unwell.
+"""Which storage failures are worth trying again (the store was unreachable, overloaded or briefly unwell), and
+how the tasks that read or write storage retry.
 
 Ingest and the bundle build both read and write through Django's default storage, which is S3 (boto3) in
 production and a filesystem otherwise. boto3 already retries each request a few times within a second or
@@ -7,12 +8,18 @@ longer backoff. Everything else (a missing object, a refused credential, a bug) 
 """
 
 import errno
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, IncompleteReadError
 from botocore.exceptions import ConnectionError as EndpointUnreachable
+from celery import Task
+from django.conf import settings
 from urllib3.exceptions import ProtocolError
+
+logger = logging.getLogger(__name__)
 
 
 class StorageUnavailable(Exception):
@@ -82,3 +89,28 @@ def _causes(error: BaseException | None) -> Iterator[BaseException]:
             or error.__cause__
             or (error.__context__ if isinstance(error, Boto3Error) else None)
         )
+
+
+# Tasks that read or write storage retry with exponential backoff and full jitter, a bounded number of times:
+# through a storage outage, which their services do not count as a failed attempt, and after any other file
+# error (a missing original, say), which they do count, so that it ends sooner.
+STORAGE_TASK_RETRY = {
+    "autoretry_for": (StorageUnavailable, OSError),
+    "retry_backoff": settings.STORAGE_RETRY_BACKOFF_SECONDS,
+    "retry_backoff_max": settings.STORAGE_RETRY_BACKOFF_MAX_SECONDS,
+    "retry_jitter": True,
+    "max_retries": settings.STORAGE_RETRY_MAX,
+}
+
+
+@contextmanager
+def giving_up_on_storage(task: Task, give_up: Callable[[StorageUnavailable, int], None]) -> Iterator[None]:
+    """Let StorageUnavailable through to be retried, but on the last try call `give_up(outage, tries)` instead."""
+    try:
+        yield
+    except StorageUnavailable as outage:
+        if task.max_retries is not None and task.request.retries < task.max_retries:
+            raise
+        tries = task.request.retries + 1
+        logger.error("%s gave up after %d tries: %s", task.name, tries, outage)
+        give_up(outage, tries)

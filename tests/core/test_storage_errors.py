@@ -6,7 +6,7 @@ import pytest
 from boto3.exceptions import RetriesExceededError
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, ReadTimeoutError
 
-from creators.ingest.storage_errors import is_transient_storage_error, storage_unavailable
+from core.storage_errors import is_transient_storage_error, storage_unavailable
 
 
 def _client_error(status: int, code: str) -> ClientError:
