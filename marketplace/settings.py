@@ -315,7 +315,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "licensing.tasks.releases_biometric_end_due",
         "schedule": 60 * 60 * 24,
     },
-    # Tasks queued while the broker was unreachable (creators/outbox) run within this long of its return.
+    # Tasks queued while the broker was unreachable (core/outbox) run within this long of its return.
     "outbox-relay": {"task": "core.outbox.tasks.outbox_relay", "schedule": 20},
 }
 CELERY_TIMEZONE = TIME_ZONE
