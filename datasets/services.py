@@ -15,6 +15,7 @@ from core.transitions import transition
 from creators.models import MediaAsset
 from creators.services import stored_files_delete
 from licensing.audit import audit_event_record
+from licensing.locks import lock_sellability
 from licensing.models import Consent, LicenseTerms, Release, Use
 
 from .deliveries import deliveries_delete
@@ -37,26 +38,6 @@ def creator_pseudonym(creator_id: int) -> str:
 def sample_key(asset: MediaAsset) -> str:
     """The asset's key in every version: stable, so a revocation notice names the same sample everywhere."""
     return asset.public_id.hex
-
-
-def lock_sellability(asset_ids: list[int]) -> None:
-    """Lock the active consents and approved releases of these assets, in id order, as withdrawals do.
-
-    A withdrawal or revocation that committed before the locks are granted is seen by the next query; one
-    that comes later waits for this transaction and is then announced, so the version is superseded.
-    """
-    list(
-        Consent.objects.select_for_update()
-        .filter(asset_id__in=asset_ids, status=Consent.Status.ACTIVE)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    list(
-        Release.objects.select_for_update()
-        .filter(assets__in=asset_ids, status=Release.Status.APPROVED)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
 
 
 @transaction.atomic
