@@ -25,9 +25,14 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 
+# A test database of this run's own (the id is inherited by the workers it starts, like the queue above), so
+# two runs in one checkout, or on one PostgreSQL server, never share one.
+_RUN = os.environ.setdefault("TEST_RUN_ID", uuid.uuid4().hex[:8])
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not SQLite's in-memory default, so a worker process started by a test sees the same database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{_RUN}.sqlite3")}
+else:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{_RUN}"}
 
 # Serve static files from the apps' folders, as in development, instead of a collectstatic run.
 WHITENOISE_AUTOREFRESH = True
