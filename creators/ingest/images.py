@@ -396,20 +396,21 @@ def _refuse_if_over(decoded: int, limits: MediaLimits) -> None:
 def _refuse_if_over_budget(image: Image.Image, image_format: str, extra: int, limits: MediaLimits) -> None:
     """Refuse the file when all its frames (pages, MPO pictures, HEIF images) together, decoded, plus `extra`,
     would take more than the budget; only headers are read."""
-    total = extra
+    total, index = extra, 0
     try:
-        for index in range(MAX_FRAMES + 1):
-            if index:
-                image.seek(index)
+        while True:
+            _refuse_if_too_large(image, limits)
+            total += _decoded_bytes(image)
+            _refuse_if_over(total, limits)
+            try:
+                image.seek(index + 1)
+            except EOFError:  # Pillow's answer past the last frame: every frame is counted
+                return
+            index += 1
             if index == MAX_FRAMES:
                 raise MediaRejected(
                     f"This {FORMAT_NAMES[image_format]} holds more than {MAX_FRAMES} pictures; upload one photo."
                 )
-            _refuse_if_too_large(image, limits)
-            total += _decoded_bytes(image)
-            _refuse_if_over(total, limits)
-    except EOFError:
-        pass  # no further frame
     except MediaRejected:
         raise
     except Exception as error:  # a later frame's header a parser trips over
